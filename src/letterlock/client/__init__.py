@@ -1,0 +1,1 @@
+"""Letterlock client layer (see DESIGN.md); built in a later milestone."""

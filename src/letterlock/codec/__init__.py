@@ -1,0 +1,34 @@
+"""TLS presentation-language encoding, as RFC 9420 §2.1 profiles it.
+
+Public surface:
+
+- :class:`Reader` / :class:`Writer`: typed ``pull_*`` / ``push_*`` pairs for fixed-width
+  integers, fixed and variable-length opaque data, vectors, optionals and blocks.
+- :class:`Struct`: base class of wire structures (``push``/``pull``, ``to_bytes``/``from_bytes``).
+- :func:`decode` / :func:`encode`: one value from/to exactly these bytes.
+
+Errors::
+
+    CodecError
+    ├── DecodeError   received bytes are not a canonical encoding (peer's fault)
+    └── EncodeError   a value cannot be encoded (caller's fault)
+
+This package imports nothing else of Letterlock's.
+"""
+
+from ._buffer import VARINT_MAX, Reader, Writer, decode, encode, encode_varint
+from ._errors import CodecError, DecodeError, EncodeError
+from ._struct import Struct
+
+__all__ = [
+    "VARINT_MAX",
+    "CodecError",
+    "DecodeError",
+    "EncodeError",
+    "Reader",
+    "Struct",
+    "Writer",
+    "decode",
+    "encode",
+    "encode_varint",
+]

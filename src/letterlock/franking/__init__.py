@@ -1,0 +1,1 @@
+"""Letterlock franking layer (see DESIGN.md); built in a later milestone."""

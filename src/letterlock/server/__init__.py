@@ -1,0 +1,1 @@
+"""Letterlock server layer (see DESIGN.md); built in a later milestone."""

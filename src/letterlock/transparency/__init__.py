@@ -1,0 +1,1 @@
+"""Letterlock transparency layer (see DESIGN.md); built in a later milestone."""

@@ -1,0 +1,1 @@
+"""Letterlock tui layer (see DESIGN.md); built in a later milestone."""
