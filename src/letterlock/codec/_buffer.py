@@ -195,7 +195,7 @@ class Writer:
             raise EncodeError(f"uint64 out of range: {value}")
         self._buf += _U64.pack(value)
 
-    def push_bytes(self, data: bytes, size: int | None = None) -> None:
+    def push_bytes(self, data: bytes | bytearray, size: int | None = None) -> None:
         """Raw bytes; with ``size``, a fixed-size field that must have that length."""
         if size is not None and len(data) != size:
             raise EncodeError(f"fixed field needs {size} bytes, got {len(data)}")
@@ -204,7 +204,7 @@ class Writer:
     def push_varint(self, value: int) -> None:
         self._buf += encode_varint(value)
 
-    def push_opaque(self, data: bytes) -> None:
+    def push_opaque(self, data: bytes | bytearray) -> None:
         self.push_varint(len(data))
         self._buf += data
 
@@ -212,13 +212,13 @@ class Writer:
         inner = Writer()
         for value in items:
             item(inner, value)
-        self.push_opaque(inner._buf)  # noqa: SLF001 - same class
+        self.push_opaque(inner._buf)
 
     def push_block(self, body: Callable[[Writer], None]) -> None:
         """Whatever ``body`` writes, behind a length prefix."""
         inner = Writer()
         body(inner)
-        self.push_opaque(inner._buf)  # noqa: SLF001 - same class
+        self.push_opaque(inner._buf)
 
     def push_optional(self, value: T | None, item: Callable[[Writer, T], None]) -> None:
         if value is None:
