@@ -1,0 +1,114 @@
+"""The labeled inputs of RFC 9420 §5 and §8, as codec structs.
+
+MLS never feeds a raw value to a KDF, a signature or HPKE: every use wraps it with a
+label so that a value made for one purpose cannot be replayed as another. Each wrapper
+is a small TLS struct; here they are, one class each, encoded with the strict codec.
+
+- ``KDFLabel`` (§8): the ``info`` of ExpandWithLabel.
+- ``SignContent`` (§5.1.2): what SignWithLabel signs.
+- ``EncryptContext`` (§5.1.3): the HPKE ``info`` of EncryptWithLabel.
+- ``RefHashInput`` (§5.2): what RefHash hashes. Its label is used as given: the
+  "MLS 1.0 " prefix is already part of the two labels §5.2 defines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+from letterlock.codec import Reader, Struct, Writer
+
+# RFC 9420 §5.1.2, §5.1.3, §8: label = "MLS 1.0 " + Label.
+MLS_LABEL_PREFIX = b"MLS 1.0 "
+
+Label = str | bytes
+
+
+def mls_label(label: Label) -> bytes:
+    """``"MLS 1.0 " + Label`` as bytes (str labels are the RFC's ASCII names)."""
+    raw = label.encode("utf-8") if isinstance(label, str) else bytes(label)
+    return MLS_LABEL_PREFIX + raw
+
+
+@dataclass(frozen=True, slots=True)
+class KDFLabel(Struct):
+    """``struct { uint16 length; opaque label<V>; opaque context<V>; } KDFLabel``."""
+
+    length: int
+    label: bytes
+    context: bytes
+
+    def push(self, w: Writer) -> None:
+        w.push_uint16(self.length)
+        w.push_opaque(self.label)
+        w.push_opaque(self.context)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Self:
+        return cls(r.pull_uint16(), r.pull_opaque(), r.pull_opaque())
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelAndValue(Struct):
+    """Shared layout of SignContent, EncryptContext and RefHashInput: two opaque<V>."""
+
+    label: bytes
+    value: bytes
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.label)
+        w.push_opaque(self.value)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Self:
+        return cls(r.pull_opaque(), r.pull_opaque())
+
+
+@dataclass(frozen=True, slots=True)
+class SignContent(_LabelAndValue):
+    """``struct { opaque label<V>; opaque content<V>; } SignContent`` (§5.1.2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptContext(_LabelAndValue):
+    """``struct { opaque label<V>; opaque context<V>; } EncryptContext`` (§5.1.3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefHashInput(_LabelAndValue):
+    """``struct { opaque label<V>; opaque value<V>; } RefHashInput`` (§5.2)."""
+
+
+def kdf_label(label: Label, context: bytes, length: int) -> bytes:
+    """The encoded KDFLabel for ExpandWithLabel(·, Label, Context, Length)."""
+    return KDFLabel(length, mls_label(label), context).to_bytes()
+
+
+def sign_content(label: Label, content: bytes) -> bytes:
+    """The encoded SignContent for SignWithLabel / VerifyWithLabel."""
+    return SignContent(mls_label(label), content).to_bytes()
+
+
+def encrypt_context(label: Label, context: bytes) -> bytes:
+    """The encoded EncryptContext used as HPKE ``info`` by EncryptWithLabel."""
+    return EncryptContext(mls_label(label), context).to_bytes()
+
+
+def ref_hash_input(label: bytes, value: bytes) -> bytes:
+    """The encoded RefHashInput (label taken verbatim, §5.2)."""
+    return RefHashInput(label, value).to_bytes()
+
+
+__all__ = [
+    "MLS_LABEL_PREFIX",
+    "EncryptContext",
+    "KDFLabel",
+    "Label",
+    "RefHashInput",
+    "SignContent",
+    "encrypt_context",
+    "kdf_label",
+    "mls_label",
+    "ref_hash_input",
+    "sign_content",
+]

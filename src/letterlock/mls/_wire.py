@@ -1,0 +1,82 @@
+"""Helpers shared by the RFC 9420 wire-structure modules (private).
+
+Two kinds of check live here, and they fail differently:
+
+- :func:`pull_tag` reads a code point that selects how the rest of a struct is laid out
+  (a ``select`` tag). A value the RFC does not define leaves no way to read on, so it is a
+  :class:`~letterlock.codec.DecodeError` naming the field: the peer sent bytes that are
+  not a structure we can parse.
+- :func:`require` guards the constructors of wire types against values whose fields
+  disagree with their tag (a member ``Sender`` without a leaf index, ...). That is a
+  caller's mistake, a :class:`~letterlock.mls.errors.UsageError`; the decoders never
+  build such a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import TypeVar
+
+from letterlock.codec import DecodeError, Reader, Writer
+
+from .constants import ProtocolVersion
+from .errors import UsageError
+
+E = TypeVar("E", bound=IntEnum)
+
+
+def pull_tag(r: Reader, enum: type[E], field: str, *, width: int) -> E:
+    """A ``width``-byte code point that must be one of ``enum``'s members."""
+    start = r.position
+    value = r.pull_uint8() if width == 1 else r.pull_uint16()
+    try:
+        return enum(value)
+    except ValueError:
+        raise DecodeError(f"unknown {field} {value}", start) from None
+
+
+def known_or_int(enum: type[E], value: int) -> int:
+    """``value`` as a member of an extensible registry's enum when it is one, else as is.
+
+    Used for extensible code points (cipher suites, credential and proposal types): the
+    enum member only makes reprs readable; it compares equal to the plain int.
+    """
+    try:
+        return enum(value)
+    except ValueError:
+        return value
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise UsageError(message) unless ``condition``: a wire value built inconsistently."""
+    if not condition:
+        raise UsageError(message)
+
+
+def push_uint16s(w: Writer, values: Sequence[int]) -> None:
+    """``uint16 values<V>``."""
+    w.push_vector(values, Writer.push_uint16)
+
+
+def pull_uint16s(r: Reader) -> tuple[int, ...]:
+    """``uint16 values<V>``."""
+    return tuple(r.pull_vector(Reader.pull_uint16))
+
+
+def push_uint32s(w: Writer, values: Sequence[int]) -> None:
+    """``uint32 values<V>``."""
+    w.push_vector(values, Writer.push_uint32)
+
+
+def pull_uint32s(r: Reader) -> tuple[int, ...]:
+    """``uint32 values<V>``."""
+    return tuple(r.pull_vector(Reader.pull_uint32))
+
+
+def pull_mls10(r: Reader, field: str) -> None:
+    """A ``ProtocolVersion version = mls10`` field: the layout that follows is mls10's."""
+    start = r.position
+    version = r.pull_uint16()
+    if version != ProtocolVersion.MLS10:
+        raise DecodeError(f"unsupported {field} {version}", start)
