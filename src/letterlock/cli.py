@@ -1,7 +1,8 @@
 """The ``letterlock`` command.
 
-Sub-commands arrive with their milestones (serve, demo, account, send, ...). For now:
-``letterlock conformance [DIR]`` runs the official MLS vectors.
+Sub-commands arrive with their milestones (demo, account, send, ...). For now:
+``letterlock conformance [DIR]`` runs the official MLS vectors and ``letterlock serve``
+runs the delivery server (SQLite in the data directory unless ``--database-url``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from letterlock import __version__
+
+if TYPE_CHECKING:
+    from letterlock.server.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,14 +26,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf = sub.add_parser("conformance", help="run the official RFC 9420 test vectors")
     conf.add_argument("directory", nargs="?", help="vector directory")
     conf.add_argument("-v", "--verbose", action="store_true")
+    serve = sub.add_parser("serve", help="run the delivery server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", help="default: $XDG_DATA_HOME/letterlock or "
+                       "~/.local/share/letterlock")
+    serve.add_argument("--database-url", help="default: SQLite in the data directory; "
+                       "or postgresql://user@host/db")
+    serve.add_argument("--registration", choices=("open", "invite"), default="open")
+    invite = sub.add_parser("invite", help="create a single-use registration invite code")
+    invite.add_argument("--data-dir")
+    invite.add_argument("--database-url")
     args = parser.parse_args(argv)
     if args.command == "conformance":
         from letterlock.mls import conformance
 
         forwarded = [args.directory] if args.directory else []
         return conformance.main([*forwarded, *(["-v"] if args.verbose else [])])
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "invite":
+        from letterlock.server.admin import create_invite
+
+        print(create_invite(_settings(args)))
+        return 0
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from letterlock.server.settings import RegistrationMode, Settings, default_data_dir
+
+    return Settings(
+        data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
+        database_url=args.database_url,
+        registration=RegistrationMode(getattr(args, "registration", "open")))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from letterlock.server.serve import run
+
+    return run(_settings(args), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

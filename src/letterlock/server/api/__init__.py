@@ -1,0 +1,45 @@
+"""HTTP and WebSocket routes: parse, authenticate, call one service, serialise.
+
+:func:`install` mounts every router and maps service errors to HTTP statuses in one place.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from letterlock.server.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+)
+
+from . import accounts, auth, health, keypackages, mailbox, ws
+
+__all__ = ["install"]
+
+_STATUS: dict[type[ServiceError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, ServiceError):  # registered for ServiceError only
+        raise exc
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": exc.code, "detail": str(exc)}, status_code=status,
+                        headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    for module in (health, accounts, auth, keypackages, mailbox, ws):
+        app.include_router(module.router)
+    app.add_exception_handler(ServiceError, _service_error)

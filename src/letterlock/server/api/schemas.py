@@ -1,0 +1,185 @@
+"""Request and response bodies. Binary values travel as standard base64 (RFC 4648 §4)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+__all__ = [
+    "AccountCreated",
+    "AckRequest",
+    "AckResponse",
+    "AddDeviceRequest",
+    "ChallengeRequest",
+    "ClaimResponse",
+    "ClaimedKeyPackageOut",
+    "DeviceList",
+    "DeviceOut",
+    "ErrorOut",
+    "GapOut",
+    "MailboxEntryOut",
+    "MailboxPage",
+    "NonceOut",
+    "NonceRequest",
+    "PoolStatusOut",
+    "RegisterRequest",
+    "RemoveDeviceRequest",
+    "SendRequest",
+    "SendResponse",
+    "TokenOut",
+    "TokenRequest",
+    "UploadKeyPackages",
+]
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not valid base64") from None
+    return value
+
+
+B64 = Annotated[
+    bytes,
+    BeforeValidator(_decode),
+    PlainSerializer(lambda v: base64.b64encode(v).decode(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "byte"}),
+]
+DeviceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+
+
+class RegisterRequest(_In):
+    handle: str
+    signature_key: B64
+    cipher_suite: int
+    signature: B64 = Field(description="Ed25519 over the 'letterlock v1 register' statement")
+    invite: str | None = None
+
+
+class AccountCreated(BaseModel):
+    device_id: str
+    handle: str
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    signature_key: B64
+    cipher_suite: int
+    created_at: int
+
+
+class DeviceList(BaseModel):
+    handle: str
+    devices: list[DeviceOut]
+
+
+class NonceRequest(_In):
+    purpose: Literal["add-device", "remove-device"]
+
+
+class NonceOut(BaseModel):
+    nonce: B64
+    expires_at: int
+
+
+class AddDeviceRequest(_In):
+    signature_key: B64
+    cipher_suite: int
+    approver_device_id: DeviceId
+    nonce: B64
+    approval: B64 = Field(description="the approver's signature over the add-device statement")
+    possession: B64 = Field(description="the new device's signature over the same statement")
+
+
+class RemoveDeviceRequest(_In):
+    nonce: B64
+    signature: B64 = Field(description="the acting device's signature, remove-device statement")
+
+
+class ChallengeRequest(_In):
+    device_id: DeviceId
+
+
+class TokenRequest(_In):
+    device_id: DeviceId
+    nonce: B64
+    signature: B64 = Field(description="Ed25519 over the 'letterlock v1 auth' statement")
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: int
+
+
+class UploadKeyPackages(_In):
+    key_packages: list[B64] = Field(default_factory=list)
+    last_resort: B64 | None = None
+
+
+class PoolStatusOut(BaseModel):
+    remaining: int
+    low: bool
+
+
+class ClaimedKeyPackageOut(BaseModel):
+    device_id: str
+    key_package: B64
+    last_resort: bool
+    remaining: int
+    low: bool
+
+
+class ClaimResponse(BaseModel):
+    handle: str
+    key_packages: list[ClaimedKeyPackageOut]
+
+
+class SendRequest(_In):
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    recipients: list[DeviceId] = Field(min_length=1, max_length=1000)
+    payload: B64
+
+
+class SendResponse(BaseModel):
+    duplicate: bool
+    seqs: dict[str, int]
+
+
+class MailboxEntryOut(BaseModel):
+    seq: int
+    sender_device_id: str | None
+    payload: B64
+    created_at: int
+
+
+class GapOut(BaseModel):
+    first: int
+    last: int
+
+
+class MailboxPage(BaseModel):
+    entries: list[MailboxEntryOut]
+    gap: GapOut | None
+
+
+class AckRequest(_In):
+    seq: int = Field(ge=0)
+
+
+class AckResponse(BaseModel):
+    acked: int

@@ -1,0 +1,77 @@
+"""The ASGI application: :func:`create_app` builds it from :class:`Settings`.
+
+Middleware is composed here and nowhere else (outermost first): access log, then body
+size limit, then FastAPI's routing. The lifespan opens the store (running migrations),
+builds the services, runs housekeeping (retention, expired tokens and nonces) once an
+hour, and closes the store on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from letterlock import __version__
+
+from . import api
+from .bus import Bus, InProcessBus
+from .middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from .services import Services
+from .services._common import Random, system_random
+from .settings import Settings
+from .store import Store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("letterlock.server")
+HOUSEKEEPING_SECONDS = 3600
+
+
+def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
+               random: Random = system_random, bus: Bus | None = None) -> FastAPI:
+    """Build the app. ``clock`` and ``random`` are injectable for tests."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.resolved_database_url())
+        services = Services.build(settings, store, bus or InProcessBus(), random)
+        app.state.services = services
+        app.state.clock = clock
+        log.info("server started", extra={"database": store.dialect,
+                                          "registration": settings.registration.value})
+        housekeeping = asyncio.create_task(_housekeeping(services, clock))
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await store.close()
+            log.info("server stopped")
+
+    app = FastAPI(
+        title="Letterlock delivery server", version=__version__, lifespan=lifespan,
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes),
+        ])
+    api.install(app)
+    return app
+
+
+async def _housekeeping(services: Services, clock: Callable[[], float]) -> None:
+    while True:
+        try:
+            now = int(clock())
+            await services.mailbox.expire(now)
+            await services.auth.purge_expired(now)
+        except Exception:  # keep serving; the next round retries
+            log.exception("housekeeping failed")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)

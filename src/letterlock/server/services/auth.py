@@ -1,0 +1,95 @@
+"""Device authentication: challenge, signature, short-lived bearer token. No passwords.
+
+A device asks for a challenge (a random single-use nonce with an expiry), signs the auth
+statement over it with its registered Ed25519 key, and receives a bearer token bound to
+that device. The store keeps only the token's SHA-256; removing the device deletes its
+tokens, so revocation is immediate.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from letterlock.server.settings import Settings
+from letterlock.server.store import Store
+from letterlock.server.store import accounts as db
+from letterlock.server.store import auth as auth_db
+from letterlock.server.store.rows import DeviceRow
+
+from . import statements
+from ._common import Nonce, Random, secret_hash, system_random
+from .errors import NotFound, Unauthorized
+
+__all__ = ["AuthService", "IssuedToken"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: int
+
+
+class AuthService:
+    def __init__(self, store: Store, settings: Settings, random: Random = system_random) -> None:
+        self._store = store
+        self._settings = settings
+        self._random = random
+
+    async def challenge(self, device_id: str, now: int) -> Nonce:
+        """A fresh challenge for ``device_id``; raises NotFound for an unknown device."""
+        challenge = Nonce(self._random(32), now + self._settings.challenge_ttl)
+        async with self._store.transaction() as conn:
+            if await db.device(conn, device_id) is None:
+                raise NotFound("no such device", "no_device")
+            await auth_db.add_nonce(conn, challenge.nonce, "auth", device_id,
+                                    challenge.expires_at)
+        return challenge
+
+    async def token(self, device_id: str, nonce: bytes, signature: bytes,
+                    now: int) -> IssuedToken:
+        """Redeem a signed challenge for a bearer token.
+
+        Raises Unauthorized when the challenge is unknown, used, expired or not the
+        device's, or when the signature does not verify (the challenge is then burnt
+        anyway: a challenge gets one attempt).
+        """
+        async with self._store.transaction() as conn:
+            expires_at = await auth_db.take_nonce(conn, nonce, "auth", device_id, now)
+            device = await db.device(conn, device_id)
+        # The nonce is consumed (committed) before any verdict, so it cannot be retried.
+        if expires_at is None or device is None:
+            raise Unauthorized("unknown or used challenge", "bad_challenge")
+        if expires_at <= now:
+            raise Unauthorized("challenge expired", "challenge_expired")
+        statements.verify(device.signature_key, statements.auth_statement(device_id, nonce),
+                          signature, "challenge")
+        token = base64.urlsafe_b64encode(self._random(32)).rstrip(b"=").decode()
+        issued = IssuedToken(token, now + self._settings.token_ttl)
+        async with self._store.transaction() as conn:
+            await auth_db.add_token(conn, secret_hash(token), device_id, now,
+                                    issued.expires_at)
+        return issued
+
+    async def authenticate(self, token: str, now: int) -> DeviceRow:
+        """The device a bearer token stands for; raises Unauthorized otherwise."""
+        async with self._store.transaction() as conn:
+            device_id = await auth_db.token_device(conn, secret_hash(token), now)
+            device = await db.device(conn, device_id) if device_id else None
+        if device is None:
+            raise Unauthorized("invalid or expired token", "bad_token")
+        return device
+
+    async def authenticate_device(self, device_id: str) -> DeviceRow:
+        """The device row for an id the caller has authenticated by other means (internal
+        callers and tests); raises NotFound."""
+        async with self._store.transaction() as conn:
+            device = await db.device(conn, device_id)
+        if device is None:
+            raise NotFound("no such device", "no_device")
+        return device
+
+    async def purge_expired(self, now: int) -> None:
+        """Forget expired challenges, approval nonces and tokens."""
+        async with self._store.transaction() as conn:
+            await auth_db.purge_expired(conn, now)

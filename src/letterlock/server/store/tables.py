@@ -1,0 +1,123 @@
+"""The schema, as SQLAlchemy Core tables.
+
+What the server may know (DESIGN.md): handles, device public keys, which devices belong to
+which account, sizes and times. Message payloads are opaque ciphertext kept only until
+the device acknowledges them (or retention expires); tokens and invite codes are stored
+as SHA-256 hashes only. Times are integer Unix seconds, so SQLite and PostgreSQL agree.
+
+The migration in ``migrations/versions`` builds exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "accounts",
+    "devices",
+    "invites",
+    "key_packages",
+    "mailbox",
+    "metadata",
+    "nonces",
+    "sent_messages",
+    "tokens",
+]
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("handle", String(33), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("signature_key", LargeBinary, nullable=False, unique=True),
+    Column("cipher_suite", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Mailbox bookkeeping: last sequence assigned, last acknowledged, last lost to expiry.
+    Column("next_seq", BigInteger, nullable=False, server_default="0"),
+    Column("acked_seq", BigInteger, nullable=False, server_default="0"),
+    Column("expired_through", BigInteger, nullable=False, server_default="0"),
+)
+
+invites = Table(
+    "invites", metadata,
+    Column("code_hash", LargeBinary, primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+# Single-use server nonces: auth challenges (subject = device id) and approvals for
+# adding or removing a device (subject = handle).
+nonces = Table(
+    "nonces", metadata,
+    Column("nonce", LargeBinary, primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+key_packages = Table(
+    "key_packages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("last_resort", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_key_packages_device_pool", "device_id", "last_resort", "id"),
+)
+
+# One row per accepted send: makes a retried send with the same client id a no-op.
+sent_messages = Table(
+    "sent_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sender_device_id", String(32), nullable=False),
+    Column("client_msg_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+    UniqueConstraint("sender_device_id", "client_msg_id",
+                     name="uq_sent_messages_sender_client_id"),
+)
+
+mailbox = Table(
+    "mailbox", metadata,
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("sender_device_id", String(32), nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+)
