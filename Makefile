@@ -13,9 +13,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The main job. Until the server lands this is the MLS conformance report.
+# The main job: the delivery server on its embedded default (SQLite in the data directory).
 run: $(VENV)/.installed
-	$(PY) -m letterlock.mls.conformance
+	$(VENV)/bin/letterlock serve
 
 test: lint typecheck unit
 
