@@ -1,11 +1,16 @@
 """DHKEM (RFC 9180 §4.1) over pyca's X25519, X448 and ECDH on P-256/P-384/P-521.
 
+:func:`dhkem` is the dispatch for every HPKE KEM this build has, which includes one that
+is not DH-based: X-Wing (:mod:`._xwing`), behind the same :class:`Kem` interface.
+
 Keys cross this module's boundary serialized (RFC 9180 §7.1.1, §7.1.2): public keys raw
 for X25519/X448 and uncompressed SEC1 for the NIST curves; private keys raw for
-X25519/X448 and the big-endian scalar of Nsk bytes for the NIST curves. Every key is
-loaded through pyca, which validates it; a failure becomes InvalidKeyError here, and the
-caller decides whether that failure is the peer's (a bad ``enc`` is a DecryptError) or
-its own.
+X25519/X448 and the big-endian scalar of Nsk bytes for the NIST curves. NIST-curve
+private keys are always written at Nsk bytes but also read when shorter (leading zeros
+dropped, as other MLS implementations write P-521 keys); 0 < sk < order is checked
+either way. Every key is loaded through pyca, which validates it; a failure becomes
+InvalidKeyError here, and the caller decides whether that failure is the peer's (a bad
+``enc`` is a DecryptError) or its own.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import IntEnum
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
@@ -21,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ._errors import CryptoError, DecryptError, InvalidKeyError, UnsupportedError
 from ._hpke_kdf import LabeledKdf, i2osp
+from ._xwing import XWING_KEM_ID, XWingKem
 
 
 class KemId(IntEnum):
@@ -31,6 +38,33 @@ class KemId(IntEnum):
     DHKEM_P521_SHA512 = 0x0012
     DHKEM_X25519_SHA256 = 0x0020
     DHKEM_X448_SHA512 = 0x0021
+    # draft-ietf-hpke-pq: X-Wing (ML-KEM-768 + X25519), see ._xwing.
+    XWING = XWING_KEM_ID
+
+
+class Kem(Protocol):
+    """What HPKE needs of a KEM (RFC 9180 §4): sizes, DeriveKeyPair, Encap, Decap.
+
+    :class:`Dhkem` (the DH-based KEMs) and :class:`._xwing.XWingKem` implement it.
+    """
+
+    @property
+    def kem_id(self) -> int: ...
+    @property
+    def n_secret(self) -> int: ...
+    @property
+    def n_enc(self) -> int: ...
+    @property
+    def n_pk(self) -> int: ...
+    @property
+    def n_sk(self) -> int: ...
+
+    def derive_key_pair(self, ikm: bytes) -> tuple[bytes, bytes]: ...
+    def public_key(self, private_key: bytes) -> bytes: ...
+    def encap(self, public_key: bytes, ephemeral_private_key: bytes,
+              sender_private_key: bytes | None = None) -> tuple[bytes, bytes]: ...
+    def decap(self, enc: bytes, private_key: bytes,
+              sender_public_key: bytes | None = None) -> bytes: ...
 
 
 class Dhkem(ABC):
@@ -233,7 +267,14 @@ class _NistDhkem(Dhkem):
         raise CryptoError("DeriveKeyPair found no valid scalar in 256 candidates")
 
     def _private(self, private_key: bytes) -> ec.EllipticCurvePrivateKey:
-        _require_length(private_key, self.n_sk, "private key")
+        # RFC 9180 §7.1.2 serializes the scalar as exactly Nsk bytes, and so do we; but
+        # other MLS implementations drop leading zero bytes (the official passive-client
+        # vectors hold 65-byte P-521 keys), so a shorter big-endian scalar is read as if
+        # left-padded. Longer ones are refused: they cannot be canonical.
+        if not 1 <= len(private_key) <= self.n_sk:
+            raise InvalidKeyError(
+                f"private key must be 1 to {self.n_sk} bytes, got {len(private_key)}"
+            )
         scalar = int.from_bytes(private_key, "big")
         if not 0 < scalar < self._curve.group_order:
             raise InvalidKeyError("private key scalar is out of range")
@@ -264,7 +305,7 @@ class _NistDhkem(Dhkem):
 
 
 # Immutable, stateless KEM objects: one per identifier (RFC 9180 §7.1, Table 2).
-_KEMS: dict[KemId, Dhkem] = {
+_KEMS: dict[KemId, Kem] = {
     KemId.DHKEM_P256_SHA256: _NistDhkem(
         KemId.DHKEM_P256_SHA256, hashes.SHA256(), ec.SECP256R1(), 0xFF
     ),
@@ -280,10 +321,11 @@ _KEMS: dict[KemId, Dhkem] = {
     KemId.DHKEM_X448_SHA512: _XDhkem(
         KemId.DHKEM_X448_SHA512, hashes.SHA512(), 56, _x448_public, _x448_exchange
     ),
+    KemId.XWING: XWingKem(),
 }
 
 
-def dhkem(kem: KemId) -> Dhkem:
+def dhkem(kem: KemId) -> Kem:
     """The KEM for ``kem``; raises UnsupportedError for an unknown identifier."""
     try:
         return _KEMS[KemId(kem)]
@@ -291,4 +333,4 @@ def dhkem(kem: KemId) -> Dhkem:
         raise UnsupportedError(f"unknown HPKE KEM id {kem!r}") from None
 
 
-__all__ = ["Dhkem", "KemId", "dhkem"]
+__all__ = ["Dhkem", "Kem", "KemId", "dhkem"]

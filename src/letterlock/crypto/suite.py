@@ -1,5 +1,7 @@
 """The seven MLS cipher suites (RFC 9420 §5.1, §17.1) and their labeled functions.
 
+Plus, opt-in, the X-Wing suite of draft-ietf-mls-pq-ciphersuites (:data:`DRAFT_SUITES`).
+
 A :class:`CipherSuite` bundles what one suite fixes: a hash (and with it HKDF and HMAC),
 an AEAD, a signature scheme and an HPKE configuration. On top of those primitives it
 offers the labeled functions of RFC 9420 §5 and §8 (ExpandWithLabel, DeriveSecret,
@@ -221,16 +223,30 @@ _TABLE: tuple[tuple[int, str, KemId, KdfId, AeadId, SignatureSchemeId], ...] = (
      KdfId.HKDF_SHA384, AeadId.AES_256_GCM, SignatureSchemeId.ECDSA_SECP384R1_SHA384),
 )
 
-# Immutable and built once at import: a constant table, not mutable global state.
-_SUITES = MappingProxyType({row[0]: _suite(*row) for row in _TABLE})
+# Post-quantum suites of draft-ietf-mls-pq-ciphersuites ("ML-KEM and Hybrid Cipher Suites
+# for MLS"), not yet in the IANA registry: opt-in, never offered by default, so they stay
+# out of SUPPORTED_SUITES. 0x0053 is the provisional code point ts-mls 1.6.4 uses for this
+# suite; it is not IANA-assigned (OpenMLS gives 0x004D to an X-Wing suite with other
+# AEAD/hash), so interoperability is with ts-mls only until the registry settles. Its HPKE
+# KEM is X-Wing (KEM id 0x647A, draft-ietf-hpke-pq), see letterlock.crypto._xwing: its
+# encryptions are not reproducible from an injected RandomSource.
+_DRAFT_TABLE: tuple[tuple[int, str, KemId, KdfId, AeadId, SignatureSchemeId], ...] = (
+    (0x0053, "MLS_256_XWING_AES256GCM_SHA512_Ed25519", KemId.XWING,
+     KdfId.HKDF_SHA512, AeadId.AES_256_GCM, SignatureSchemeId.ED25519),
+)
 
-SUPPORTED_SUITES: tuple[int, ...] = tuple(_SUITES)
+# Immutable and built once at import: a constant table, not mutable global state.
+_SUITES = MappingProxyType({row[0]: _suite(*row) for row in _TABLE + _DRAFT_TABLE})
+
+SUPPORTED_SUITES: tuple[int, ...] = tuple(row[0] for row in _TABLE)
+DRAFT_SUITES: tuple[int, ...] = tuple(row[0] for row in _DRAFT_TABLE)
 
 
 def cipher_suite(suite_id: int) -> CipherSuite:
-    """The cipher suite with this RFC 9420 §17.1 identifier.
+    """The cipher suite with this RFC 9420 §17.1 identifier (or a :data:`DRAFT_SUITES` one).
 
-    :raises UnsupportedError: any identifier other than 1..7 (including GREASE values).
+    :raises UnsupportedError: any identifier other than 1..7 and the draft suites
+        (including GREASE values).
     """
     # bool is an int subclass; True must not quietly mean suite 1.
     if isinstance(suite_id, bool) or suite_id not in _SUITES:
@@ -239,6 +255,7 @@ def cipher_suite(suite_id: int) -> CipherSuite:
 
 
 __all__ = [
+    "DRAFT_SUITES",
     "KEY_PACKAGE_REF_LABEL",
     "PROPOSAL_REF_LABEL",
     "SUPPORTED_SUITES",
