@@ -27,6 +27,9 @@ from sqlalchemy import (
 __all__ = [
     "accounts",
     "devices",
+    "group_commits",
+    "group_members",
+    "groups",
     "invites",
     "key_packages",
     "mailbox",
@@ -119,5 +122,44 @@ mailbox = Table(
     Column("seq", BigInteger, primary_key=True),
     Column("sender_device_id", String(32), nullable=True),
     Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+)
+
+# Groups (DESIGN.md: the server may know group ids and which devices receive a group's
+# messages). ``state`` is the secret-free public view of the group (ratchet tree, group
+# context, interim transcript hash) the delivery service checks handshake messages
+# against; it holds public keys and credentials only, never a secret.
+groups = Table(
+    "groups", metadata,
+    Column("group_id", LargeBinary, primary_key=True),
+    Column("cipher_suite", Integer, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("state", LargeBinary, nullable=False),
+    # The last per-group server sequence assigned: clients order by it, not by clocks.
+    Column("next_seq", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Which device sits at which leaf: the fan-out list, and how a PrivateMessage's sending
+# device is checked for membership without reading its encrypted sender data.
+group_members = Table(
+    "group_members", metadata,
+    Column("group_id", LargeBinary, ForeignKey("groups.group_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("leaf_index", Integer, primary_key=True),
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+)
+
+# Accepted commits, kept so that a client whose commit lost the race for an epoch (or
+# that was offline) can fetch what advanced the group and catch up.
+group_commits = Table(
+    "group_commits", metadata,
+    Column("group_id", LargeBinary, ForeignKey("groups.group_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("epoch", BigInteger, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("message", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
 )
