@@ -2,8 +2,8 @@
 
 Middleware is composed here and nowhere else (outermost first): access log, then body
 size limit, then FastAPI's routing. The lifespan opens the store (running migrations),
-builds the services, runs housekeeping (retention, expired tokens and nonces) once an
-hour, and closes the store on shutdown.
+connects the Redis bus when ``bus_url`` is set, builds the services, runs housekeeping
+(retention, expired tokens and nonces) once an hour, and closes everything on shutdown.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from letterlock import __version__
 
 from . import api
 from .bus import Bus, InProcessBus
+from .bus.redis import RedisBus
 from .middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from .services import Services
 from .services._common import Random, system_random
@@ -42,10 +43,15 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = await Store.open(settings.resolved_database_url())
-        services = Services.build(settings, store, bus or InProcessBus(), random)
+        redis_bus = None
+        if bus is None and settings.bus_url:
+            redis_bus = RedisBus(settings.bus_url)
+            await redis_bus.start()
+        services = Services.build(settings, store, bus or redis_bus or InProcessBus(), random)
         app.state.services = services
         app.state.clock = clock
         log.info("server started", extra={"database": store.dialect,
+                                          "bus": "redis" if redis_bus else "in-process",
                                           "registration": settings.registration.value})
         housekeeping = asyncio.create_task(_housekeeping(services, clock))
         try:
@@ -53,6 +59,8 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
         finally:
             housekeeping.cancel()
             await asyncio.gather(housekeeping, return_exceptions=True)
+            if redis_bus is not None:
+                await redis_bus.close()
             await store.close()
             log.info("server stopped")
 

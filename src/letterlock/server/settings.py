@@ -34,11 +34,13 @@ class Settings:
 
     Times are in seconds and sizes in bytes. ``database_url`` None means SQLite in
     ``data_dir``; ``postgresql://...`` selects PostgreSQL (the async driver is chosen by
-    the store, so operators write plain URLs).
+    the store, so operators write plain URLs). ``bus_url`` None means the in-process bus
+    (one node); ``redis://...`` connects the nodes of a cluster through Redis pub/sub.
     """
 
     data_dir: Path
     database_url: str | None = None
+    bus_url: str | None = None
     registration: RegistrationMode = RegistrationMode.OPEN
     token_ttl: int = 3600
     challenge_ttl: int = 300
