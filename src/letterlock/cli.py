@@ -1,8 +1,10 @@
 """The ``letterlock`` command.
 
-Sub-commands arrive with their milestones (demo, account, send, ...). For now:
-``letterlock conformance [DIR]`` runs the official MLS vectors and ``letterlock serve``
-runs the delivery server (SQLite in the data directory unless ``--database-url``).
+Sub-commands arrive with their milestones (demo, send, ...). For now:
+``letterlock conformance [DIR]`` runs the official MLS vectors, ``letterlock serve``
+runs the delivery server (SQLite in the data directory unless ``--database-url``), and
+``letterlock [--profile DIR] [--json] account register|show`` and ``devices list`` drive
+the client SDK (implemented in :mod:`letterlock.client.commands`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="letterlock", description="Letterlock messenger")
     parser.add_argument("--version", action="version", version=f"letterlock {__version__}")
+    parser.add_argument("--profile", help="client profile directory (default: "
+                        "$XDG_DATA_HOME/letterlock/profile)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="run the official RFC 9420 test vectors")
     conf.add_argument("directory", nargs="?", help="vector directory")
@@ -37,7 +42,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     invite = sub.add_parser("invite", help="create a single-use registration invite code")
     invite.add_argument("--data-dir")
     invite.add_argument("--database-url")
+    account = sub.add_parser("account", help="this profile's account").add_subparsers(
+        dest="action", required=True)
+    register = account.add_parser("register", help="create an account on a server")
+    register.add_argument("handle", help="e.g. @alice")
+    register.add_argument("--server", required=True, help="e.g. https://chat.example.org")
+    register.add_argument("--invite", help="invite code, if the server requires one")
+    account.add_parser("show", help="show this profile's account")
+    devices = sub.add_parser("devices", help="the account's devices").add_subparsers(
+        dest="action", required=True)
+    devices.add_parser("list", help="list the account's devices")
     args = parser.parse_args(argv)
+    if args.command in ("account", "devices"):
+        from letterlock.client.commands import run_client_command
+
+        return run_client_command(args)
     if args.command == "conformance":
         from letterlock.mls import conformance
 

@@ -1,0 +1,369 @@
+"""``Client``: the SDK's recipe layer over the profile store, the transport and the
+receive pipeline.
+
+    async with Client.open(profile_dir, processor=my_processor) as client:
+        await client.register("@alice", "https://chat.example.org")
+        async for event in client.events():
+            ...
+
+The group/conversation layer plugs in as the :class:`~letterlock.client.pipeline.Processor`
+given to :meth:`Client.open`; see pipeline.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from letterlock.crypto import cipher_suite
+from letterlock.crypto.random import RandomSource, SystemRandom
+from letterlock.mls.credentials import Credential
+from letterlock.mls.key_packages import create_key_package, key_package_ref
+from letterlock.mls.leaf_node import Lifetime
+
+from .errors import AlreadyRegistered, ClientError, NotRegistered, TransportError
+from .events import (
+    ConnectionState,
+    ConnectionStatus,
+    DeliveryGap,
+    Error,
+    Event,
+    KeyPackagesLow,
+)
+from .pipeline import InboundEntry, Pipeline, Processor
+from .profile import ScryptParams, default_profile_dir, ensure_profile_dir, load_profile_key
+from .statements import register_statement
+from .store import AccountRow, KeyPackageSecret, Store, Tx
+from .transport import Api, Backoff, GapFrame, Hello, MailboxSocket
+
+__all__ = ["Account", "Client", "Device"]
+
+SIGNATURE_KEY = "device_signature_private_key"
+KEY_PACKAGE_LIFETIME = 90 * 86400
+CLOCK_SKEW = 3600  # KeyPackages are valid from an hour ago: peers' clocks differ
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """This profile's account and device (public values only)."""
+
+    handle: str
+    server_url: str
+    device_id: str
+    cipher_suite: int
+    signature_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device of the account, as the server lists it; ``current`` marks this one."""
+
+    device_id: str
+    signature_key: bytes
+    cipher_suite: int
+    created_at: int
+    current: bool
+
+
+class _Closed:
+    pass
+
+
+class Client:
+    """One device's SDK session over a profile directory. Use ``async with``.
+
+    Parameters of :meth:`open` (all keyword, except the directory):
+
+    - ``passphrase``: protect a new profile with scrypt instead of a key file (and open
+      one made so); ``scrypt`` sets the cost of a new one.
+    - ``processor``: what turns mailbox entries into history (the group layer);
+      :meth:`events` needs one.
+    - ``rng``, ``clock``, ``jitter``, ``sleep``, ``http_transport``: injected randomness,
+      time (Unix seconds), backoff jitter in [0, 1), sleeping, and an httpx transport,
+      for tests.
+    - ``key_package_batch``, ``key_package_low_water``: the pool size to keep on the
+      server and the count under which :meth:`top_up_key_packages` refills it.
+    - ``auto_top_up``: refill the pool when the server says it is low, on each connect.
+    """
+
+    def __init__(self, profile_dir: Path, *, passphrase: str | None,
+                 processor: Processor | None, rng: RandomSource,
+                 clock: Callable[[], float], backoff: Backoff,
+                 sleep: Callable[[float], Awaitable[None]],
+                 http_transport: httpx.AsyncBaseTransport | None, scrypt: ScryptParams | None,
+                 suite_id: int, key_package_batch: int, key_package_low_water: int,
+                 auto_top_up: bool) -> None:
+        self.profile_dir = profile_dir
+        self._passphrase = passphrase
+        self._processor = processor
+        self._rng = rng
+        self._clock = clock
+        self._backoff = backoff
+        self._sleep = sleep
+        self._http_transport = http_transport
+        self._scrypt = scrypt
+        self._suite_id = suite_id
+        self._batch = key_package_batch
+        self._low_water = key_package_low_water
+        self._auto_top_up = auto_top_up
+        self._store: Store | None = None
+        self._api: Api | None = None
+        self._account: AccountRow | None = None
+        self._signature_key: bytes | None = None
+        self._queue: asyncio.Queue[Event | _Closed] = asyncio.Queue()
+        self._receiver: asyncio.Task[None] | None = None
+
+    @classmethod
+    def open(cls, profile_dir: Path | str | None = None, *, passphrase: str | None = None,
+             processor: Processor | None = None, rng: RandomSource | None = None,
+             clock: Callable[[], float] = time.time,
+             jitter: Callable[[], float] = random.random,
+             sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+             http_transport: httpx.AsyncBaseTransport | None = None,
+             scrypt: ScryptParams | None = None, suite_id: int = 1,
+             key_package_batch: int = 20, key_package_low_water: int = 10,
+             auto_top_up: bool = True) -> Client:
+        """A client over ``profile_dir`` (default: :func:`default_profile_dir`); the
+        profile is created or opened on ``async with`` entry.
+
+        :raises WrongProfileKey: (on entry) the key file or passphrase is wrong;
+            :raises ProfileError: the profile cannot be used.
+        """
+        directory = Path(profile_dir) if profile_dir is not None else default_profile_dir()
+        return cls(directory, passphrase=passphrase, processor=processor,
+                   rng=rng or SystemRandom(), clock=clock, backoff=Backoff(jitter),
+                   sleep=sleep, http_transport=http_transport, scrypt=scrypt,
+                   suite_id=suite_id, key_package_batch=key_package_batch,
+                   key_package_low_water=key_package_low_water, auto_top_up=auto_top_up)
+
+    async def __aenter__(self) -> Client:
+        ensure_profile_dir(self.profile_dir)
+        key, _created = load_profile_key(self.profile_dir, passphrase=self._passphrase,
+                                         rng=self._rng, scrypt=self._scrypt)
+        self._store = await Store.open(self.profile_dir, key.sealer(self._rng))
+        account = await self._store.account()
+        if account is not None:
+            self._bind(account, await self._store.transaction(_signature_key))
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop receiving, close the connection and the store. Idempotent."""
+        if self._receiver is not None:
+            self._receiver.cancel()
+            await asyncio.gather(self._receiver, return_exceptions=True)
+            self._receiver = None
+        self._queue.put_nowait(_Closed())
+        if self._api is not None:
+            await self._api.aclose()
+            self._api = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    # state ---------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The profile's store (the group layer keeps its state there)."""
+        if self._store is None:
+            raise ClientError("the client is not open (use 'async with')")
+        return self._store
+
+    @property
+    def api(self) -> Api:
+        """The raw server API of this device (hazmat: no local bookkeeping)."""
+        if self._api is None:
+            raise NotRegistered("this profile has no account; register first")
+        return self._api
+
+    def _bind(self, account: AccountRow, signature_key: bytes | None) -> None:
+        if signature_key is None:
+            raise ClientError("profile has an account but no signature key")
+        suite = cipher_suite(account.cipher_suite)
+        self._account = account
+        self._signature_key = signature_key
+        self._api = Api(account.server_url, transport=self._http_transport)
+        self._api.device_id = account.device_id
+        self._api.signer = lambda message: suite.sign(signature_key, message)
+
+    def _require_account(self) -> tuple[AccountRow, bytes]:
+        if self._account is None or self._signature_key is None:
+            raise NotRegistered("this profile has no account; register first")
+        return self._account, self._signature_key
+
+    def account(self) -> Account:
+        """This profile's account; raises NotRegistered."""
+        row, _key = self._require_account()
+        return Account(row.handle, row.server_url, row.device_id, row.cipher_suite,
+                       row.signature_key)
+
+    # account ---------------------------------------------------------------------------
+
+    async def register(self, handle: str, server_url: str, invite: str | None = None) -> Account:
+        """Create an account whose first device is this profile, then publish KeyPackages.
+
+        The signature key is created and sealed into the profile before the server hears
+        of it, so a retry after a lost response reuses the same key.
+
+        :raises AlreadyRegistered: the profile has an account;
+            :raises ServerError: e.g. ConflictError (handle taken), RejectedError
+            (bad handle or invite), :raises TransportError: the server is unreachable.
+        """
+        store = self.store
+        if self._account is not None:
+            raise AlreadyRegistered(f"this profile is already {self._account.handle}")
+        suite = cipher_suite(self._suite_id)
+        private = await store.transaction(_signature_key)
+        if private is None:
+            private, _public = suite.generate_signature_key_pair(self._rng)
+            key = private
+            await store.transaction(lambda tx: tx.put_secret(SIGNATURE_KEY, key))
+        public = suite.signature_public_key(private)
+        api = Api(server_url, transport=self._http_transport)
+        try:
+            device_id = await api.register(
+                handle, public, self._suite_id,
+                suite.sign(private, register_statement(handle, public, self._suite_id)),
+                invite)
+        finally:
+            await api.aclose()
+        row = AccountRow(handle, api.server_url, device_id, self._suite_id, public,
+                         int(self._clock()))
+        await store.transaction(lambda tx: tx.save_account(row))
+        self._bind(row, private)
+        await self._publish_key_packages(self._batch, last_resort=True)
+        return self.account()
+
+    async def devices(self) -> list[Device]:
+        """The account's devices, from the server."""
+        row, _key = self._require_account()
+        listed = await self.api.devices(row.handle)
+        return [Device(d.device_id, d.signature_key, d.cipher_suite, d.created_at,
+                       d.device_id == row.device_id) for d in listed]
+
+    # KeyPackages ------------------------------------------------------------------------
+
+    async def top_up_key_packages(self) -> int:
+        """Refill the server's one-time KeyPackage pool if it is low; returns how many
+        were uploaded (0 if none were needed)."""
+        status = await self.api.pool_status()
+        if not status.low and status.remaining >= self._low_water:
+            return 0
+        count = max(self._batch - status.remaining, 1)
+        await self._publish_key_packages(count, last_resort=False)
+        return count
+
+    async def _publish_key_packages(self, count: int, *, last_resort: bool) -> None:
+        row, private = self._require_account()
+        suite = cipher_suite(row.cipher_suite)
+        now = int(self._clock())
+        lifetime = Lifetime(now - CLOCK_SKEW, now + KEY_PACKAGE_LIFETIME)
+        credential = Credential.basic(row.handle.encode())
+        bundles = [create_key_package(suite, credential=credential,
+                                      signature_private_key=private, lifetime=lifetime,
+                                      rng=self._rng, last_resort=last_resort and i == count)
+                   for i in range(count + (1 if last_resort else 0))]
+        secrets = [KeyPackageSecret(key_package_ref(suite, b.key_package), last_resort and
+                                    i == count, b.init_private_key, b.encryption_private_key)
+                   for i, b in enumerate(bundles)]
+
+        def keep(tx: Tx) -> None:
+            for secret in secrets:
+                tx.add_key_package(secret, now)
+
+        # Private keys are committed before the KeyPackages are published: a Welcome
+        # may name one as soon as the server has it.
+        await self.store.transaction(keep)
+        encoded = [b.key_package.to_bytes() for b in bundles]
+        await self.api.upload_key_packages(encoded[:count],
+                                           encoded[count] if last_resort else None)
+
+    # receiving ----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Events, in order, for as long as the client is open; starts the receiver.
+
+        The receiver connects to the mailbox, reconnects with backoff (emitting
+        ConnectionState), and runs each entry through the pipeline, acknowledging it
+        only after it is committed locally. Iterate from one task only: events are
+        handed out once. Iteration ends when the client closes.
+
+        :raises ClientError: the client has no processor; :raises NotRegistered.
+        """
+        if self._processor is None:
+            raise ClientError("receiving needs a processor (Client.open(processor=...))")
+        self._require_account()
+        if self._receiver is None:
+            pipeline = Pipeline(self.store, self._processor, self._clock)
+            self._receiver = asyncio.create_task(self._receive(pipeline),
+                                                 name="letterlock-receiver")
+        while True:
+            event = await self._queue.get()
+            if isinstance(event, _Closed):
+                return
+            yield event
+
+    def _emit(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+
+    async def _receive(self, pipeline: Pipeline) -> None:
+        attempt = 0
+        while True:
+            self._emit(ConnectionState(ConnectionStatus.CONNECTING, attempt))
+            try:
+                async with self.api.mailbox() as socket:
+                    hello = await socket.hello()
+                    attempt = 0
+                    self._emit(ConnectionState(ConnectionStatus.CONNECTED))
+                    await self._resume(socket, hello)
+                    await self._drain(socket, pipeline)
+            except TransportError as exc:
+                reason = str(exc)
+            except Exception as exc:  # a processor or store bug: stop, do not ack
+                self._emit(Error(f"receiver stopped: {type(exc).__name__}: {exc}",
+                                 fatal=True))
+                return
+            delay = self._backoff.delay(attempt)
+            self._emit(ConnectionState(ConnectionStatus.DISCONNECTED, attempt, delay, reason))
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _resume(self, socket: MailboxSocket, hello: Hello) -> None:
+        """After (re)connecting: finish an ack a crash interrupted; check the pool."""
+        processed, _acked = await self.store.mailbox_cursor()
+        if processed > hello.acked:
+            await socket.ack(processed)
+            await self.store.set_acked(processed)
+        status = await self.api.pool_status()
+        if status.low:
+            self._emit(KeyPackagesLow(status.remaining))
+            if self._auto_top_up:
+                await self.top_up_key_packages()
+
+    async def _drain(self, socket: MailboxSocket, pipeline: Pipeline) -> None:
+        while True:
+            frame = await socket.next()
+            if isinstance(frame, GapFrame):
+                self._emit(DeliveryGap(frame.first, frame.last))
+                continue
+            event = await pipeline.apply(InboundEntry(frame.seq, frame.sender_device_id,
+                                                      frame.payload, frame.created_at))
+            if event is not None:
+                self._emit(event)
+            await socket.ack(frame.seq)
+            await self.store.set_acked(frame.seq)
+
+
+def _signature_key(tx: Tx) -> bytes | None:
+    return tx.secret(SIGNATURE_KEY)

@@ -1,0 +1,268 @@
+"""Talking to the delivery server: HTTP (httpx) and the mailbox WebSocket (websockets).
+
+- :class:`Api`: JSON over HTTP. Logs in by challenge-response (the device signs the
+  ``letterlock v1 auth`` statement over a server nonce) and, on a 401, logs in again once
+  and retries: tokens are short-lived and never written to disk.
+- :class:`MailboxSocket`: the ``/v1/ws`` protocol (hello, message, gap frames; ack).
+- :class:`Backoff`: exponential backoff with full jitter for reconnects, with injected
+  randomness so tests are deterministic.
+
+Server error bodies ``{error, detail}`` become typed :class:`ServerError` subclasses.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from .errors import AuthError, TransportError, server_error
+from .statements import auth_statement
+
+__all__ = [
+    "Api",
+    "Backoff",
+    "DeviceInfo",
+    "EntryFrame",
+    "GapFrame",
+    "Hello",
+    "MailboxSocket",
+    "PoolStatus",
+    "Signer",
+]
+
+Signer = Callable[[bytes], bytes]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnect attempt ``n`` (0-based): ``uniform(0, min(cap, base·2ⁿ))``.
+
+    "Full jitter" (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015): many
+    clients cut off by one server restart spread their reconnects over the whole window
+    instead of arriving in waves. ``random`` returns floats in [0, 1).
+    """
+
+    random: Callable[[], float]
+    base: float = 0.5
+    cap: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        return float(self.random() * min(self.cap, self.base * 2.0 ** min(attempt, 62)))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    remaining: int
+    low: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_id: str
+    signature_key: bytes
+    cipher_suite: int
+    created_at: int
+
+
+class Api:
+    """The server's HTTP API, as one device sees it.
+
+    ``device_id`` and ``signer`` may be set after registration; a call that needs a token
+    logs in first.
+    """
+
+    def __init__(self, server_url: str, *, transport: httpx.AsyncBaseTransport | None = None,
+                 timeout: float = 10.0) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.server_url, transport=transport,
+                                       timeout=timeout)
+        self.device_id: str | None = None
+        self.signer: Signer | None = None
+        self._token: str | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # plumbing -----------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, body: Any, token: str | None,
+                    params: dict[str, int] | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            return await self._http.request(method, path, json=body, headers=headers,
+                                            params=params)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _check(response: httpx.Response) -> Any:
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            body = response.json()
+            code, detail = str(body["error"]), str(body["detail"])
+        except (ValueError, KeyError, TypeError):
+            code, detail = "http_error", response.text[:200]
+        raise server_error(response.status_code, code, detail)
+
+    async def call(self, method: str, path: str, body: Any = None, *, auth: bool = True,
+                   params: dict[str, int] | None = None) -> Any:
+        """One request; with ``auth``, a 401 triggers one fresh login and one retry.
+
+        :raises ServerError: the server's typed error; :raises TransportError: no answer.
+        """
+        if not auth:
+            return self._check(await self._send(method, path, body, None, params))
+        token = await self.token()
+        response = await self._send(method, path, body, token, params)
+        if response.status_code == 401:
+            self._token = None
+            response = await self._send(method, path, body, await self.token(), params)
+        return self._check(response)
+
+    async def token(self) -> str:
+        """A bearer token, logging in (challenge-response) if there is none."""
+        if self._token is None:
+            self._token = await self.login()
+        return self._token
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    async def login(self) -> str:
+        """Challenge-response: sign the server's nonce; returns a fresh token."""
+        if self.device_id is None or self.signer is None:
+            raise AuthError(401, "not_registered", "this device has no identity yet")
+        challenge = await self.call("POST", "/v1/auth/challenge",
+                                    {"device_id": self.device_id}, auth=False)
+        nonce = _unb64(challenge["nonce"])
+        signature = self.signer(auth_statement(self.device_id, nonce))
+        issued = await self.call("POST", "/v1/auth/token", {
+            "device_id": self.device_id, "nonce": challenge["nonce"],
+            "signature": _b64(signature)}, auth=False)
+        return str(issued["token"])
+
+    # endpoints ------------------------------------------------------------------------
+
+    async def register(self, handle: str, signature_key: bytes, cipher_suite: int,
+                       signature: bytes, invite: str | None) -> str:
+        """Create the account with this first device; returns the device id."""
+        body: dict[str, Any] = {"handle": handle, "signature_key": _b64(signature_key),
+                                "cipher_suite": cipher_suite, "signature": _b64(signature)}
+        if invite is not None:
+            body["invite"] = invite
+        created = await self.call("POST", "/v1/accounts", body, auth=False)
+        return str(created["device_id"])
+
+    async def devices(self, handle: str) -> list[DeviceInfo]:
+        listed = await self.call("GET", f"/v1/accounts/{handle}/devices")
+        return [DeviceInfo(d["device_id"], _unb64(d["signature_key"]), d["cipher_suite"],
+                           d["created_at"]) for d in listed["devices"]]
+
+    async def upload_key_packages(self, key_packages: list[bytes],
+                                  last_resort: bytes | None = None) -> PoolStatus:
+        body: dict[str, Any] = {"key_packages": [_b64(k) for k in key_packages]}
+        if last_resort is not None:
+            body["last_resort"] = _b64(last_resort)
+        status = await self.call("POST", "/v1/keypackages", body)
+        return PoolStatus(status["remaining"], status["low"])
+
+    async def pool_status(self) -> PoolStatus:
+        status = await self.call("GET", "/v1/keypackages")
+        return PoolStatus(status["remaining"], status["low"])
+
+    @asynccontextmanager
+    async def mailbox(self) -> AsyncIterator[MailboxSocket]:
+        """Open the mailbox WebSocket with a bearer token.
+
+        :raises AuthError: the handshake was refused (the token is dropped, so the next
+            attempt logs in afresh); :raises TransportError: anything else.
+        """
+        url = "ws" + self.server_url.removeprefix("http") + "/v1/ws"
+        token = await self.token()
+        try:
+            async with connect(url, additional_headers={"Authorization": f"Bearer {token}"},
+                               open_timeout=10) as ws:
+                yield MailboxSocket(ws)
+        except InvalidStatus as exc:
+            self._token = None
+            raise AuthError(exc.response.status_code, "handshake_refused",
+                            "the server refused the mailbox connection") from exc
+        except (WebSocketException, OSError, TimeoutError) as exc:
+            raise TransportError(f"mailbox connection: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    device_id: str
+    acked: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFrame:
+    seq: int
+    sender_device_id: str | None
+    payload: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class GapFrame:
+    first: int
+    last: int
+
+
+class MailboxSocket:
+    """The device's side of ``/v1/ws`` (see the server's ws.py for the protocol)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def _frame(self) -> dict[str, Any]:
+        raw = await self._ws.recv()
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise TransportError("mailbox frame is not JSON") from None
+        if not isinstance(frame, dict):
+            raise TransportError("mailbox frame is not an object")
+        return frame
+
+    async def hello(self) -> Hello:
+        frame = await self._frame()
+        if frame.get("type") != "hello":
+            raise TransportError(f"expected hello, got {frame.get('type')!r}")
+        return Hello(str(frame["device_id"]), int(frame["acked"]))
+
+    async def next(self) -> EntryFrame | GapFrame:
+        """The next message or gap frame; unknown frame types are skipped."""
+        while True:
+            frame = await self._frame()
+            try:
+                if frame.get("type") == "message":
+                    return EntryFrame(int(frame["seq"]), frame.get("sender_device_id"),
+                                      _unb64(frame["payload"]), int(frame["created_at"]))
+                if frame.get("type") == "gap":
+                    return GapFrame(int(frame["first"]), int(frame["last"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TransportError(f"malformed mailbox frame: {exc}") from None
+
+    async def ack(self, seq: int) -> None:
+        """Tell the server it may delete every entry up to ``seq``."""
+        await self._ws.send(json.dumps({"type": "ack", "seq": seq}))
