@@ -27,6 +27,7 @@ from letterlock.crypto.random import RandomSource, SystemRandom
 from letterlock.mls.credentials import Credential
 from letterlock.mls.key_packages import create_key_package, key_package_ref
 from letterlock.mls.leaf_node import Lifetime
+from letterlock.protocol.statements import register_statement
 
 from .errors import AlreadyRegistered, ClientError, NotRegistered, TransportError
 from .events import (
@@ -39,7 +40,6 @@ from .events import (
 )
 from .pipeline import InboundEntry, Pipeline, Processor
 from .profile import ScryptParams, default_profile_dir, ensure_profile_dir, load_profile_key
-from .statements import register_statement
 from .store import AccountRow, KeyPackageSecret, Store, Tx
 from .transport import Api, Backoff, GapFrame, Hello, MailboxSocket
 

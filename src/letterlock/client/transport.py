@@ -23,8 +23,9 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from letterlock.protocol.statements import auth_statement
+
 from .errors import AuthError, TransportError, server_error
-from .statements import auth_statement
 
 __all__ = [
     "Api",

@@ -1,16 +1,31 @@
-"""The statements a device signs for the delivery server, byte for byte.
+"""The statements a device signs, byte for byte, and their verification.
 
-This is the client's copy of ``letterlock.server.services.statements`` (the client may not
-import the server). Both must produce identical bytes; ``tests/client/test_statements.py``
-checks that a real server accepts what this module builds. They are to be unified into
-one module below both layers.
-
-Every statement is one TLS-presentation-language struct (RFC 9420 §2.1)::
+Every statement is one TLS-presentation-language struct (RFC 9420 §2.1 encoding, via
+:mod:`letterlock.codec`), beginning with a label that names its purpose, so that a
+signature made for one purpose can never be accepted for another::
 
     struct {
-        opaque label<V>;      /* e.g. "letterlock v1 auth": domain separation */
-        opaque fields<V>[];   /* each as opaque<V>; integers as 8-byte big-endian */
+        opaque label<V>;      /* e.g. "letterlock v1 auth" */
+        opaque fields<V>[];   /* each field, in the order given below, as opaque<V>;
+                                 integers as 8-byte big-endian */
     } SignedStatement;
+
+=====================================  =================================================
+label                                  fields
+=====================================  =================================================
+``letterlock v1 register``             handle, signature_key, cipher_suite
+``letterlock v1 auth``                 device_id, nonce
+``letterlock v1 add-device``           handle, new signature_key, new cipher_suite,
+                                       nonce, nonce expires_at
+``letterlock v1 remove-device``        handle, target device_id, nonce, nonce expires_at
+=====================================  =================================================
+
+The nonce is issued by the server, bound to the handle (or device) and to the purpose,
+expires, and is deleted when used: a captured approval cannot be replayed. Signatures
+are Ed25519 (RFC 8032) over the encoded struct with the device's registered key.
+
+The server checks the signatures (``letterlock.server.services.statements.verify``);
+the client produces them.
 """
 
 from __future__ import annotations
