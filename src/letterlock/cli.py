@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "~/.local/share/letterlock")
     serve.add_argument("--database-url", help="default: SQLite in the data directory; "
                        "or postgresql://user@host/db")
+    serve.add_argument("--bus-url", help="default: in-process (one node); "
+                       "redis://host:6379/0 to run several nodes behind a load balancer")
     serve.add_argument("--registration", choices=("open", "invite"), default="open")
     invite = sub.add_parser("invite", help="create a single-use registration invite code")
     invite.add_argument("--data-dir")
@@ -79,6 +81,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
         database_url=args.database_url,
+        bus_url=getattr(args, "bus_url", None),
         registration=RegistrationMode(getattr(args, "registration", "open")))
 
 

@@ -20,5 +20,6 @@ def test_serve_help_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--data-dir", "--database-url", "--registration"):
+    for option in ("--host", "--port", "--data-dir", "--database-url", "--bus-url",
+                   "--registration"):
         assert option in out
