@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from letterlock.codec import DecodeError, Reader, Writer
 from letterlock.crypto import CipherSuite
 
 from . import tree_math
@@ -301,6 +302,75 @@ class SecretTree:
         if ratchet is None:
             raise UsageError("this staged key belongs to another secret tree")
         ratchet.commit(staged)
+
+
+    # ---- local storage (our own format, for a group's saved state) --------------------
+
+    def push_state(self, w: Writer) -> None:
+        """Write the whole ratchet state (frontier, ratchets, retained keys) for storage.
+
+        Secret material: the caller stores it encrypted. The form is private to this
+        library::
+
+            uint32 n_leaves; uint32 tolerance; uint32 max_forward;
+            struct { uint32 node; opaque secret<V>; } frontier<V>;
+            struct { uint32 leaf; uint8 type; uint64 generation; opaque secret<V>;
+                     struct { uint32 generation; opaque key<V>; opaque nonce<V>; }
+                     retained<V>; } ratchets<V>;
+        """
+        w.push_uint32(self._n_leaves)
+        w.push_uint32(self._config.out_of_order_tolerance)
+        w.push_uint32(self._config.max_forward_distance)
+        w.push_vector(sorted(self._nodes.items()), _push_node_secret)
+        w.push_vector(sorted(self._ratchets.items(), key=lambda kv: (kv[0][0], kv[0][1].value)),
+                      _push_ratchet)
+
+    @classmethod
+    def pull_state(cls, suite: CipherSuite, r: Reader) -> SecretTree:
+        """Read what :meth:`push_state` wrote. :raises DecodeError: malformed state."""
+        n_leaves = r.pull_uint32()
+        config = RatchetConfig(r.pull_uint32(), r.pull_uint32())
+        tree = cls(suite, EncryptionSecret(b""), n_leaves, config)
+        tree._nodes = {NodeIndex(i): s for i, s in
+                       r.pull_vector(lambda r2: (r2.pull_uint32(), r2.pull_opaque()))}
+        for leaf, kind, state in r.pull_vector(_pull_ratchet):
+            ratchet = _SenderRatchet(suite, LeafIndex(leaf), b"", config)
+            ratchet._state = state
+            tree._ratchets[LeafIndex(leaf), kind] = ratchet
+        return tree
+
+
+def _push_node_secret(w: Writer, item: tuple[NodeIndex, bytes]) -> None:
+    w.push_uint32(item[0])
+    w.push_opaque(item[1])
+
+
+def _push_ratchet(w: Writer, item: tuple[tuple[LeafIndex, RatchetType], _SenderRatchet]) -> None:
+    (leaf, kind), ratchet = item
+    state = ratchet._state
+    w.push_uint32(leaf)
+    w.push_uint8(0 if kind is RatchetType.HANDSHAKE else 1)
+    w.push_uint64(state.generation)
+    w.push_opaque(state.secret)
+    w.push_vector(sorted(state.retained.items()), _push_retained)
+
+
+def _push_retained(w: Writer, item: tuple[int, KeyAndNonce]) -> None:
+    w.push_uint32(item[0])
+    w.push_opaque(item[1].key)
+    w.push_opaque(item[1].nonce)
+
+
+def _pull_ratchet(r: Reader) -> tuple[int, RatchetType, _State]:
+    leaf = r.pull_uint32()
+    kind_code = r.pull_uint8()
+    if kind_code > 1:
+        raise DecodeError(f"ratchet type {kind_code}", r.position)
+    kind = RatchetType.HANDSHAKE if kind_code == 0 else RatchetType.APPLICATION
+    generation, secret = r.pull_uint64(), r.pull_opaque()
+    retained = {g: KeyAndNonce(k, n) for g, k, n in
+                r.pull_vector(lambda r2: (r2.pull_uint32(), r2.pull_opaque(), r2.pull_opaque()))}
+    return leaf, kind, _State(generation, secret, retained)
 
 
 def sender_data_key(suite: CipherSuite, sender_data_secret: SenderDataSecret,
