@@ -17,7 +17,7 @@ from letterlock.server.services.errors import (
     Unauthorized,
 )
 
-from . import accounts, auth, health, keypackages, mailbox, ws
+from . import accounts, auth, groups, health, keypackages, mailbox, ws
 
 __all__ = ["install"]
 
@@ -35,11 +35,11 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
         raise exc
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": exc.code, "detail": str(exc)}, status_code=status,
-                        headers=headers)
+    return JSONResponse({"error": exc.code, "detail": str(exc), **exc.extra()},
+                        status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, accounts, auth, keypackages, mailbox, ws):
+    for module in (health, accounts, auth, keypackages, mailbox, groups, ws):
         app.include_router(module.router)
     app.add_exception_handler(ServiceError, _service_error)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 __all__ = [
+    "AcceptedOut",
     "AccountCreated",
     "AckRequest",
     "AckResponse",
@@ -16,10 +17,18 @@ __all__ = [
     "ChallengeRequest",
     "ClaimResponse",
     "ClaimedKeyPackageOut",
+    "CommitOut",
+    "CommitRequest",
+    "CommitsOut",
+    "CreateGroupRequest",
     "DeviceList",
     "DeviceOut",
     "ErrorOut",
     "GapOut",
+    "GroupCreatedOut",
+    "GroupMemberOut",
+    "GroupMessageRequest",
+    "GroupOut",
     "MailboxEntryOut",
     "MailboxPage",
     "NonceOut",
@@ -183,3 +192,54 @@ class AckRequest(_In):
 
 class AckResponse(BaseModel):
     acked: int
+
+
+# ---- groups ----------------------------------------------------------------------------
+
+class CreateGroupRequest(_In):
+    group_info: B64
+    ratchet_tree: B64 | None = None
+
+
+class GroupCreatedOut(BaseModel):
+    group_id: str
+    epoch: int
+
+
+class CommitRequest(_In):
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    commit: B64
+    welcome: B64 | None = None
+
+
+class GroupMessageRequest(_In):
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    message: B64
+
+
+class AcceptedOut(BaseModel):
+    seq: int
+    epoch: int
+    duplicate: bool
+
+
+class CommitOut(BaseModel):
+    epoch: int
+    seq: int
+    message: B64
+
+
+class CommitsOut(BaseModel):
+    commits: list[CommitOut]
+
+
+class GroupMemberOut(BaseModel):
+    leaf: int
+    device_id: str
+    handle: str
+
+
+class GroupOut(BaseModel):
+    group_id: str
+    epoch: int
+    members: list[GroupMemberOut]

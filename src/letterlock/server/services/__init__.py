@@ -15,10 +15,12 @@ from letterlock.server.store import Store
 from ._common import Random, system_random
 from .accounts import AccountService
 from .auth import AuthService
+from .delivery import DeliveryService
 from .keypackages import KeyPackageService
 from .mailbox import MailboxService
 
-__all__ = ["AccountService", "AuthService", "KeyPackageService", "MailboxService", "Services"]
+__all__ = ["AccountService", "AuthService", "DeliveryService", "KeyPackageService",
+           "MailboxService", "Services"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class Services:
     auth: AuthService
     keypackages: KeyPackageService
     mailbox: MailboxService
+    delivery: DeliveryService
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: Bus,
@@ -38,4 +41,5 @@ class Services:
                    AccountService(store, settings, random),
                    AuthService(store, settings, random),
                    KeyPackageService(store, settings),
-                   MailboxService(store, settings, bus))
+                   MailboxService(store, settings, bus),
+                   DeliveryService(store, settings, bus))

@@ -28,6 +28,10 @@ class ServiceError(Exception):
         if code is not None:
             self.code = code
 
+    def extra(self) -> dict[str, object]:
+        """More JSON fields for the error body (what the client needs to recover)."""
+        return {}
+
 
 class InvalidInput(ServiceError):
     code = "invalid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -17,6 +18,7 @@ __all__ = [
     "delete_device",
     "device",
     "device_count",
+    "devices_by_key",
     "devices_of",
     "take_invite",
 ]
@@ -51,6 +53,16 @@ async def device(conn: AsyncConnection, device_id: str) -> DeviceRow | None:
     row = (await conn.execute(
         select(*_DEVICE_COLUMNS).join(accounts).where(devices.c.id == device_id))).first()
     return _device(row) if row else None
+
+
+async def devices_by_key(conn: AsyncConnection,
+                         signature_keys: Sequence[bytes]) -> dict[bytes, DeviceRow]:
+    """The registered devices holding these signature keys, by key (unknown keys absent)."""
+    if not signature_keys:
+        return {}
+    rows = await conn.execute(select(*_DEVICE_COLUMNS).join(accounts)
+                              .where(devices.c.signature_key.in_(list(signature_keys))))
+    return {bytes(r.signature_key): _device(r) for r in rows}
 
 
 async def devices_of(conn: AsyncConnection, handle: str) -> list[DeviceRow] | None:

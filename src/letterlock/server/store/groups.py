@@ -28,6 +28,7 @@ __all__ = [
     "leaves_of_device",
     "members",
     "next_seq",
+    "save_state",
 ]
 
 
@@ -100,6 +101,12 @@ async def next_seq(conn: AsyncConnection, group_id: bytes) -> int | None:
         update(groups).where(groups.c.group_id == group_id)
         .values(next_seq=groups.c.next_seq + 1).returning(groups.c.next_seq))).first()
     return None if row is None else int(row.next_seq)
+
+
+async def save_state(conn: AsyncConnection, group_id: bytes, state: bytes, now: int) -> None:
+    """Replace the public state within an epoch (a cached proposal changes it)."""
+    await conn.execute(update(groups).where(groups.c.group_id == group_id)
+                       .values(state=state, updated_at=now))
 
 
 async def advance(conn: AsyncConnection, group_id: bytes, from_epoch: int, state: bytes,
