@@ -147,3 +147,17 @@ def test_websocket_rejects_bad_frames(client: TestClient, frame: str, code: int)
         ws.send_text(frame)
         message = ws.receive()
         assert message == {"type": "websocket.close", "code": code, "reason": ""}
+
+
+def test_out_of_range_sequence_numbers_are_refused_not_crashes(client: TestClient) -> None:
+    # Found by schemathesis: a sequence beyond signed 64 bits reached the database.
+    bob = signed_up(client, "@bob")
+    huge = 2**70
+    assert client.get(f"/v1/mailbox?after={huge}", headers=bob.headers).status_code == 422
+    assert client.post("/v1/mailbox/ack", headers=bob.headers,
+                       json={"seq": huge}).status_code == 422
+    with client.websocket_connect("/v1/ws", headers=bob.headers) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "ack", "seq": huge})
+        assert ws.receive()["code"] == 1003
+    assert client.get("/v1/mailbox", headers=bob.headers).status_code == 200

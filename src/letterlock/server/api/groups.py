@@ -16,6 +16,7 @@ from letterlock.server.services.errors import InvalidInput
 
 from .deps import CurrentDevice, Now, Svc
 from .schemas import (
+    MAX_SEQ,
     AcceptedOut,
     CommitOut,
     CommitRequest,
@@ -82,7 +83,7 @@ async def send(group_id: GroupIdPath, body: GroupMessageRequest, svc: Svc, now: 
 
 @router.get("/{group_id}/commits")
 async def commits(group_id: GroupIdPath, svc: Svc, device: CurrentDevice,
-                  since: Annotated[int, Query(ge=0)] = 0) -> CommitsOut:
+                  since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0) -> CommitsOut:
     """Accepted commits sent in epoch ``since`` or later, to catch up."""
     found = await svc.delivery.commits_since(device, group_id_of(group_id), since)
     return CommitsOut(commits=[CommitOut(epoch=c.epoch, seq=c.seq, message=c.message)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from .deps import CurrentDevice, Now, Svc
 from .schemas import (
+    MAX_SEQ,
     AckRequest,
     AckResponse,
     GapOut,
@@ -30,7 +31,7 @@ async def send(body: SendRequest, svc: Svc, now: Now, device: CurrentDevice) -> 
 
 @router.get("/mailbox")
 async def fetch(svc: Svc, now: Now, device: CurrentDevice,
-                after: Annotated[int, Query(ge=0)] = 0,
+                after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> MailboxPage:
     """Entries after sequence ``after``; ``gap`` names sequences lost to retention."""
     page = await svc.mailbox.fetch(device.id, after, now, limit)

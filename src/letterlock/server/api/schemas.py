@@ -60,6 +60,11 @@ B64 = Annotated[
     WithJsonSchema({"type": "string", "format": "byte"}),
 ]
 DeviceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+# Integers the database stores as signed 64-bit, and MLS cipher suite ids (uint16): the
+# bounds turn an out-of-range number into a 422 rather than a database error.
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+SuiteId = Annotated[int, Field(ge=0, le=0xFFFF)]
 
 
 class _In(BaseModel):
@@ -74,7 +79,7 @@ class ErrorOut(BaseModel):
 class RegisterRequest(_In):
     handle: str
     signature_key: B64
-    cipher_suite: int
+    cipher_suite: SuiteId
     signature: B64 = Field(description="Ed25519 over the 'letterlock v1 register' statement")
     invite: str | None = None
 
@@ -107,7 +112,7 @@ class NonceOut(BaseModel):
 
 class AddDeviceRequest(_In):
     signature_key: B64
-    cipher_suite: int
+    cipher_suite: SuiteId
     approver_device_id: DeviceId
     nonce: B64
     approval: B64 = Field(description="the approver's signature over the add-device statement")
@@ -187,7 +192,7 @@ class MailboxPage(BaseModel):
 
 
 class AckRequest(_In):
-    seq: int = Field(ge=0)
+    seq: Seq
 
 
 class AckResponse(BaseModel):

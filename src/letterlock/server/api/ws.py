@@ -31,6 +31,7 @@ from letterlock.server.services import Services
 from letterlock.server.services.errors import ServiceError
 
 from .deps import bearer_token, get_now, get_services
+from .schemas import MAX_SEQ
 
 router = APIRouter(prefix="/v1", tags=["mailbox"])
 log = logging.getLogger("letterlock.server.ws")
@@ -118,4 +119,5 @@ def _parse(raw: str | bytes) -> int | None:
     if not isinstance(frame, dict) or frame.get("type") != "ack":
         return None
     seq = frame.get("seq")
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+    valid = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ
+    return seq if valid else None
