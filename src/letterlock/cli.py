@@ -3,7 +3,8 @@
 Sub-commands arrive with their milestones (demo, send, ...). For now:
 ``letterlock conformance [DIR]`` runs the official MLS vectors, ``letterlock serve``
 runs the delivery server (SQLite in the data directory unless ``--database-url``), and
-``letterlock [--profile DIR] [--json] account register|show`` and ``devices list`` drive
+``letterlock [--profile DIR] [--json] account register|show``, ``devices list``,
+``send``, ``receive`` and ``group create|add|remove|leave|list|members|rename`` drive
 the client SDK (implemented in :mod:`letterlock.client.commands`).
 """
 
@@ -54,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     devices = sub.add_parser("devices", help="the account's devices").add_subparsers(
         dest="action", required=True)
     devices.add_parser("list", help="list the account's devices")
+    _conversation_commands(sub)
     args = parser.parse_args(argv)
-    if args.command in ("account", "devices"):
+    if args.command in ("account", "devices", "send", "receive", "group"):
         from letterlock.client.commands import run_client_command
 
         return run_client_command(args)
@@ -73,6 +75,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _conversation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    send = sub.add_parser("send", help="send a text to @handle (1:1) or a group")
+    send.add_argument("to", help="@handle (starts the 1:1 conversation on first use), or "
+                      "a group's name or id")
+    send.add_argument("text")
+    receive = sub.add_parser("receive", help="print incoming messages and events")
+    receive.add_argument("--follow", action="store_true",
+                         help="keep running (until --timeout seconds, if given)")
+    receive.add_argument("--timeout", type=float, help="without --follow: stop after "
+                         "this many idle seconds (default 2)")
+    group = sub.add_parser("group", help="group conversations").add_subparsers(
+        dest="action", required=True)
+    create = group.add_parser("create", help="create a group (the name stays local)")
+    create.add_argument("name")
+    create.add_argument("handles", nargs="*", metavar="@handle")
+    for action, text in (("add", "add members"), ("remove", "remove members")):
+        parser = group.add_parser(action, help=text)
+        parser.add_argument("group", help="name, @peer of a 1:1, or id prefix")
+        parser.add_argument("handles", nargs="+", metavar="@handle")
+    for action, text in (("leave", "ask the others to remove you"),
+                         ("members", "list the group's devices")):
+        group.add_parser(action, help=text).add_argument("group")
+    group.add_parser("list", help="list conversations")
+    rename = group.add_parser("rename", help="set a conversation's local name")
+    rename.add_argument("group")
+    rename.add_argument("name")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

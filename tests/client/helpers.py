@@ -3,19 +3,23 @@ group layer will supply the real one), and a running ``letterlock serve``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
 
 from letterlock.client import (
+    Client,
+    Error,
+    Event,
     GroupStates,
     InboundEntry,
     InboundMessage,
@@ -83,3 +87,39 @@ def running_server(data_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+class Events:
+    """Consumes a client's events in the background; tests wait for the ones they need."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def pump(self, client: Client) -> None:
+        async for event in client.events():
+            self.seen.append(event)
+            self._queue.put_nowait(event)
+
+    async def wait(self, predicate: Callable[[Event], bool], timeout: float = 15) -> Event:
+        async def first() -> Event:
+            while True:
+                event = await self._queue.get()
+                if isinstance(event, Error) and event.fatal:
+                    raise AssertionError(f"receiver stopped: {event.message}")
+                if predicate(event):
+                    return event
+
+        return await asyncio.wait_for(first(), timeout)
+
+
+@asynccontextmanager
+async def receiving(client: Client) -> AsyncIterator[Events]:
+    """Pump ``client``'s events in a background task for the block's duration."""
+    events = Events()
+    task = asyncio.create_task(events.pump(client))
+    try:
+        yield events
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

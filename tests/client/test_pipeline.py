@@ -48,13 +48,13 @@ def test_apply_once_reject_and_roll_back(tmp_path: Path) -> None:
         store = await _store(tmp_path)
         try:
             pipeline = Pipeline(store, PlainContentProcessor(), clock=lambda: 1000.0)
-            first = await pipeline.apply(_entry(1, encode_content(hello)))
+            [first] = await pipeline.apply(_entry(1, encode_content(hello)))
             assert isinstance(first, MessageReceived)
             assert (first.content, first.received_at, first.sender) == \
                 (hello, 1000, "bob-device")
-            assert await pipeline.apply(_entry(1, encode_content(hello))) is None  # same seq
-            assert await pipeline.apply(_entry(2, encode_content(hello))) is None  # same msg
-            rejected = await pipeline.apply(_entry(3, b"junk"))
+            assert await pipeline.apply(_entry(1, encode_content(hello))) == []  # same seq
+            assert await pipeline.apply(_entry(2, encode_content(hello))) == []  # same msg
+            [rejected] = await pipeline.apply(_entry(3, b"junk"))
             assert isinstance(rejected, Error) and rejected.seq == 3
             assert await store.mailbox_cursor() == (3, 0)
 
@@ -81,7 +81,7 @@ def test_state_change_none_deletes(tmp_path: Path) -> None:
         try:
             await store.transaction(lambda tx: tx.put_group_state(b"g", b"state", 0))
             assert await Pipeline(store, Forget(), clock=lambda: 0.0).apply(
-                _entry(1, b"")) is None
+                _entry(1, b"")) == []
             assert await store.transaction(lambda tx: tx.group_state(b"g")) is None
         finally:
             await store.close()

@@ -21,6 +21,7 @@ from letterlock.client.profile import (
 )
 from letterlock.client.store import (
     DB_FILE,
+    MIGRATIONS,
     SCHEMA_VERSION,
     HistoryRow,
     KeyPackageSecret,
@@ -154,8 +155,9 @@ def test_schema_version_and_idempotent_migration(tmp_path: Path) -> None:
 
     asyncio.run(reopen())
     with sqlite3.connect(tmp_path / DB_FILE) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [
-            (SCHEMA_VERSION,)]
+        assert db.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
+            == [(version,) for version, _ in MIGRATIONS]
+        assert MIGRATIONS[-1][0] == SCHEMA_VERSION
         db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION + 1,))
     with pytest.raises(CorruptProfile, match="newer"):
         asyncio.run(_open(tmp_path))

@@ -2,7 +2,9 @@
 
 Public surface:
 
-- :class:`Client`: one device's session over a profile directory (async).
+- :class:`Client`: one device's session over a profile directory (async), with the
+  conversation methods (:class:`Conversation`, :class:`HistoryEntry`,
+  :class:`ConversationMember`).
 - :mod:`letterlock.client.events`: what :meth:`Client.events` yields.
 - :mod:`letterlock.client.content`: the content format inside application messages.
 - :mod:`letterlock.client.pipeline`: the :class:`Processor` seam for the group layer.
@@ -11,11 +13,14 @@ Public surface:
 
 from .client import Account, Client, Device
 from .content import Content, ContentType, Text, Unknown, decode_content, encode_content
+from .conversations import Conversation, ConversationMember, HistoryEntry
 from .errors import (
     AlreadyRegistered,
     AuthError,
     ClientError,
+    CommitRaceLost,
     ConflictError,
+    ConversationError,
     CorruptProfile,
     ForbiddenError,
     NotFoundError,
@@ -25,16 +30,21 @@ from .errors import (
     RejectedError,
     ServerError,
     TransportError,
+    UnknownIdentity,
     WrongProfileKey,
 )
 from .events import (
+    CommitDue,
     ConnectionState,
     ConnectionStatus,
+    ConversationJoined,
     DeliveryGap,
     Error,
     Event,
     KeyPackagesLow,
+    MembershipChanged,
     MessageReceived,
+    RemovedFromConversation,
 )
 from .pipeline import (
     GroupStates,
@@ -51,11 +61,17 @@ __all__ = [
     "AuthError",
     "Client",
     "ClientError",
+    "CommitDue",
+    "CommitRaceLost",
     "ConflictError",
     "ConnectionState",
     "ConnectionStatus",
     "Content",
     "ContentType",
+    "Conversation",
+    "ConversationError",
+    "ConversationJoined",
+    "ConversationMember",
     "CorruptProfile",
     "DeliveryGap",
     "Device",
@@ -63,22 +79,26 @@ __all__ = [
     "Event",
     "ForbiddenError",
     "GroupStates",
+    "HistoryEntry",
     "InboundEntry",
     "InboundMessage",
     "KeyPackagesLow",
+    "MembershipChanged",
     "MessageReceived",
     "NotFoundError",
     "NotRegistered",
-    "ProcessingError",
     "Processed",
+    "ProcessingError",
     "Processor",
     "ProfileError",
     "RejectedError",
+    "RemovedFromConversation",
     "ServerError",
     "StateChange",
     "Text",
     "TransportError",
     "Unknown",
+    "UnknownIdentity",
     "WrongProfileKey",
     "decode_content",
     "encode_content",

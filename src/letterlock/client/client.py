@@ -6,8 +6,12 @@ receive pipeline.
         async for event in client.events():
             ...
 
-The group/conversation layer plugs in as the :class:`~letterlock.client.pipeline.Processor`
-given to :meth:`Client.open`; see pipeline.py.
+The group/conversation layer (conversations.py, processor.py) is the default
+:class:`~letterlock.client.pipeline.Processor`; tests may give another to
+:meth:`Client.open`. Conversation methods: :meth:`Client.start_conversation`,
+:meth:`Client.create_group`, :meth:`Client.add_members`, :meth:`Client.remove_members`,
+:meth:`Client.leave`, :meth:`Client.send_text`, :meth:`Client.conversations`,
+:meth:`Client.members`, :meth:`Client.history`.
 """
 
 from __future__ import annotations
@@ -29,8 +33,16 @@ from letterlock.mls.key_packages import create_key_package, key_package_ref
 from letterlock.mls.leaf_node import Lifetime
 from letterlock.protocol.statements import register_statement
 
-from .errors import AlreadyRegistered, ClientError, NotRegistered, TransportError
+from .conversations import Conversation, ConversationMember, Conversations, HistoryEntry
+from .directory import CredentialPolicy, Directory, resolving
+from .errors import (
+    AlreadyRegistered,
+    ClientError,
+    NotRegistered,
+    TransportError,
+)
 from .events import (
+    CommitDue,
     ConnectionState,
     ConnectionStatus,
     DeliveryGap,
@@ -39,6 +51,7 @@ from .events import (
     KeyPackagesLow,
 )
 from .pipeline import InboundEntry, Pipeline, Processor
+from .processor import GroupProcessor
 from .profile import ScryptParams, default_profile_dir, ensure_profile_dir, load_profile_key
 from .store import AccountRow, KeyPackageSecret, Store, Tx
 from .transport import Api, Backoff, GapFrame, Hello, MailboxSocket
@@ -83,8 +96,8 @@ class Client:
 
     - ``passphrase``: protect a new profile with scrypt instead of a key file (and open
       one made so); ``scrypt`` sets the cost of a new one.
-    - ``processor``: what turns mailbox entries into history (the group layer);
-      :meth:`events` needs one.
+    - ``processor``: what turns mailbox entries into history; default: the group
+      layer's :class:`~letterlock.client.processor.GroupProcessor`.
     - ``rng``, ``clock``, ``jitter``, ``sleep``, ``http_transport``: injected randomness,
       time (Unix seconds), backoff jitter in [0, 1), sleeping, and an httpx transport,
       for tests.
@@ -119,6 +132,12 @@ class Client:
         self._signature_key: bytes | None = None
         self._queue: asyncio.Queue[Event | _Closed] = asyncio.Queue()
         self._receiver: asyncio.Task[None] | None = None
+        # One change of group state at a time: the receive loop and the conversation
+        # operations both read-modify-write the stored MLS state.
+        self._group_lock = asyncio.Lock()
+        self._directory: Directory | None = None
+        self._conversations: Conversations | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def open(cls, profile_dir: Path | str | None = None, *, passphrase: str | None = None,
@@ -159,6 +178,9 @@ class Client:
 
     async def close(self) -> None:
         """Stop receiving, close the connection and the store. Idempotent."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._receiver is not None:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
@@ -196,6 +218,16 @@ class Client:
         self._api = Api(account.server_url, transport=self._http_transport)
         self._api.device_id = account.device_id
         self._api.signer = lambda message: suite.sign(signature_key, message)
+        self._directory = Directory(self._api.devices)
+        group_processor = GroupProcessor(account.handle, signature_key,
+                                         CredentialPolicy(self._directory), self._rng)
+        if self._processor is None:
+            self._processor = group_processor
+        self._conversations = Conversations(
+            store=self.store, api=self._api, directory=self._directory,
+            processor=group_processor, suite=suite, handle=account.handle,
+            device_id=account.device_id, signature_key=signature_key, rng=self._rng,
+            clock=self._clock, emit=self._emit)
 
     def _require_account(self) -> tuple[AccountRow, bytes]:
         if self._account is None or self._signature_key is None:
@@ -275,7 +307,8 @@ class Client:
                                       rng=self._rng, last_resort=last_resort and i == count)
                    for i in range(count + (1 if last_resort else 0))]
         secrets = [KeyPackageSecret(key_package_ref(suite, b.key_package), last_resort and
-                                    i == count, b.init_private_key, b.encryption_private_key)
+                                    i == count, b.init_private_key, b.encryption_private_key,
+                                    b.key_package.to_bytes())
                    for i, b in enumerate(bundles)]
 
         def keep(tx: Tx) -> None:
@@ -301,9 +334,9 @@ class Client:
 
         :raises ClientError: the client has no processor; :raises NotRegistered.
         """
+        self._require_account()
         if self._processor is None:
             raise ClientError("receiving needs a processor (Client.open(processor=...))")
-        self._require_account()
         if self._receiver is None:
             pipeline = Pipeline(self.store, self._processor, self._clock)
             self._receiver = asyncio.create_task(self._receive(pipeline),
@@ -357,12 +390,120 @@ class Client:
             if isinstance(frame, GapFrame):
                 self._emit(DeliveryGap(frame.first, frame.last))
                 continue
-            event = await pipeline.apply(InboundEntry(frame.seq, frame.sender_device_id,
-                                                      frame.payload, frame.created_at))
-            if event is not None:
+            entry = InboundEntry(frame.seq, frame.sender_device_id, frame.payload,
+                                 frame.created_at)
+            for event in await self._apply(pipeline, entry):
+                if isinstance(event, CommitDue):
+                    self._spawn(self._commit_due(event.conversation_id))
                 self._emit(event)
             await socket.ack(frame.seq)
             await self.store.set_acked(frame.seq)
+
+    async def _apply(self, pipeline: Pipeline, entry: InboundEntry) -> list[Event]:
+        """One entry through the pipeline, under the group lock; a credential the
+        directory cache does not know is looked up and the entry applied again."""
+        directory = self._directory
+        assert directory is not None
+        async with self._group_lock:
+            try:
+                return await resolving(directory, lambda: pipeline.apply(entry))
+            finally:
+                directory.settle()
+
+    async def background_done(self) -> None:
+        """Wait for work the receive loop started (commits of members' leave requests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _commit_due(self, conversation_id: bytes) -> None:
+        """Commit a member's request to leave (we are the designated committer)."""
+        try:
+            async with self._group_lock:
+                await self._require_conversations().commit_proposals(conversation_id)
+        except ClientError as exc:
+            self._emit(Error(f"could not commit a member's leaving: {exc}"))
+
+    # conversations ----------------------------------------------------------------------
+
+    def _require_conversations(self) -> Conversations:
+        self._require_account()
+        assert self._conversations is not None
+        return self._conversations
+
+    async def start_conversation(self, handle: str) -> Conversation:
+        """The direct (1:1) conversation with ``handle``: the one we have, or a new group
+        of both accounts' devices (KeyPackages claimed for all of theirs and our other
+        devices, registered with the server, the adds committed, the Welcome sent).
+
+        :raises ConversationError: ``handle`` has no devices, or is us;
+            :raises ServerError, TransportError; :raises CommitRaceLost.
+        """
+        async with self._group_lock:
+            return await self._require_conversations().start(handle)
+
+    async def create_group(self, name: str | None, handles: list[str]) -> Conversation:
+        """A new group conversation with every device of ``handles`` and our other
+        devices. ``name`` is local: it is sealed in this profile and never sent."""
+        async with self._group_lock:
+            return await self._require_conversations().create_group(name, handles)
+
+    async def add_members(self, conversation: Conversation, handles: list[str]) -> None:
+        """Add all devices of ``handles`` in one commit (retried if another commit wins
+        the epoch). :raises ConversationError: all are members already."""
+        async with self._group_lock:
+            await self._require_conversations().add(conversation, handles)
+
+    async def remove_members(self, conversation: Conversation, handles: list[str]) -> None:
+        """Remove all devices of ``handles`` in one commit. :raises ConversationError:
+        none is a member, or one is us (use :meth:`leave`)."""
+        async with self._group_lock:
+            await self._require_conversations().remove(conversation, handles)
+
+    async def leave(self, conversation: Conversation) -> None:
+        """Ask to be removed: Remove proposals for all our devices, which another
+        member commits (RFC 9420 forbids committing one's own removal). We stay a
+        member until then; RemovedFromConversation follows."""
+        async with self._group_lock:
+            await self._require_conversations().leave(conversation)
+
+    async def send_text(self, conversation: Conversation, text: str) -> bytes:
+        """Encrypt and send a text; returns its client message id (the idempotency
+        key). It is in :meth:`history` at once (the server does not echo it)."""
+        async with self._group_lock:
+            return await self._require_conversations().send_text(conversation, text)
+
+    async def conversations(self) -> list[Conversation]:
+        """Every conversation on this device, oldest first."""
+        return await self._require_conversations().all()
+
+    async def conversation(self, ref: str | bytes) -> Conversation:
+        """One conversation by id, or (a string) by local name, direct peer handle or
+        id prefix. :raises ConversationError: no single match."""
+        convs = self._require_conversations()
+        return await (convs.get(ref) if isinstance(ref, bytes) else convs.find(ref))
+
+    async def rename(self, conversation: Conversation, name: str | None) -> Conversation:
+        """Set a conversation's local name."""
+        async with self._group_lock:
+            return await self._require_conversations().rename(conversation, name)
+
+    async def members(self, conversation: Conversation) -> list[ConversationMember]:
+        """The conversation's devices (leaf, handle, device id), from our MLS state."""
+        async with self._group_lock:
+            return await self._require_conversations().members(conversation)
+
+    async def history(self, conversation: Conversation,
+                      limit: int = 100) -> list[HistoryEntry]:
+        """The latest ``limit`` messages of the conversation, oldest first."""
+        return await self._require_conversations().history(conversation, limit)
 
 
 def _signature_key(tx: Tx) -> bytes | None:

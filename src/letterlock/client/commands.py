@@ -1,7 +1,11 @@
 """The client sub-commands of ``letterlock`` (argument parsing stays in cli.py).
 
-Every command prints human-readable text, or one JSON document with ``--json``. Errors
-go to stderr (as ``{"error", "detail"}`` with ``--json``) with exit status 1.
+Every command prints human-readable text, or one JSON document with ``--json``
+(``receive`` prints one line per event: JSON lines with ``--json``). Errors go to stderr
+(as ``{"error", "detail"}`` with ``--json``) with exit status 1.
+
+Printing received message text is this module's purpose (it is the user's own
+terminal); nothing else here prints or logs message content or keys.
 """
 
 from __future__ import annotations
@@ -11,12 +15,24 @@ import asyncio
 import base64
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
 from .client import Account, Client, Device
+from .content import Text
+from .conversations import Conversation
 from .errors import ClientError, ServerError
+from .events import (
+    ConversationJoined,
+    DeliveryGap,
+    Error,
+    Event,
+    MembershipChanged,
+    MessageReceived,
+    RemovedFromConversation,
+)
 
 __all__ = ["run_client_command"]
 
@@ -59,24 +75,188 @@ async def _devices(client: Client, _args: argparse.Namespace) -> tuple[Any, str]
     return {"devices": [_device_json(d) for d in devices]}, "\n".join(lines)
 
 
+# conversations ---------------------------------------------------------------------------
+
+def _conversation_json(conv: Conversation) -> dict[str, Any]:
+    return {"id": conv.id.hex(), "direct": conv.direct, "name": conv.name,
+            "title": conv.title, "members": list(conv.members), "active": conv.active,
+            "created_at": conv.created_at}
+
+
+def _conversation_line(conv: Conversation) -> str:
+    kind = "direct" if conv.direct else "group"
+    state = "" if conv.active else "  (left)"
+    return (f"{conv.id.hex()[:12]}  {kind:6}  {conv.title}  "
+            f"[{', '.join(conv.members)}]{state}")
+
+
+async def _send(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    if args.to.startswith("@"):
+        conv = await client.start_conversation(args.to)
+    else:
+        conv = await client.conversation(args.to)
+    message_id = await client.send_text(conv, args.text)
+    return ({"conversation": conv.id.hex(), "client_message_id": message_id.hex()},
+            f"sent to {conv.title}")
+
+
+async def _group_create(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.create_group(args.name, args.handles)
+    return _conversation_json(conv), f"created {_conversation_line(conv)}"
+
+
+async def _group_add(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.conversation(args.group)
+    await client.add_members(conv, args.handles)
+    conv = await client.conversation(conv.id)
+    return _conversation_json(conv), f"added {', '.join(args.handles)} to {conv.title}"
+
+
+async def _group_remove(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.conversation(args.group)
+    await client.remove_members(conv, args.handles)
+    conv = await client.conversation(conv.id)
+    return (_conversation_json(conv),
+            f"removed {', '.join(args.handles)} from {conv.title}")
+
+
+async def _group_leave(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.conversation(args.group)
+    await client.leave(conv)
+    return ({"conversation": conv.id.hex(), "requested": True},
+            f"asked to leave {conv.title}; another member completes it")
+
+
+async def _group_list(client: Client, _args: argparse.Namespace) -> tuple[Any, str]:
+    convs = await client.conversations()
+    return ({"conversations": [_conversation_json(c) for c in convs]},
+            "\n".join(_conversation_line(c) for c in convs) or "no conversations")
+
+
+async def _group_members(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.conversation(args.group)
+    members = await client.members(conv)
+    return ({"conversation": conv.id.hex(), "members": [asdict(m) for m in members]},
+            "\n".join(f"{'*' if m.current else ' '} {m.handle}  device "
+                      f"{m.device_id or '?'}  leaf {m.leaf}" for m in members))
+
+
+async def _group_rename(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    conv = await client.rename(await client.conversation(args.group), args.name)
+    return _conversation_json(conv), f"renamed {_conversation_line(conv)}"
+
+
+def event_json(event: Event, titles: dict[bytes, str]) -> dict[str, Any] | None:
+    """One event as a JSON object for ``receive --json`` (None: not shown)."""
+    if isinstance(event, MessageReceived):
+        body = event.content.body
+        return {"type": "message", "conversation": event.conversation_id.hex(),
+                "title": titles.get(event.conversation_id), "sender": event.sender,
+                "seq": event.seq, "client_message_id": event.content.client_message_id.hex(),
+                "sent_at_ms": event.content.sent_at_ms,
+                "text": body.text if isinstance(body, Text) else None,
+                "content_type": event.content.content_type}
+    if isinstance(event, ConversationJoined):
+        return {"type": "joined", "conversation": event.conversation_id.hex(),
+                "by": event.by, "members": list(event.members), "direct": event.direct}
+    if isinstance(event, MembershipChanged):
+        return {"type": "membership", "conversation": event.conversation_id.hex(),
+                "by": event.by, "epoch": event.epoch, "added": list(event.added),
+                "removed": list(event.removed)}
+    if isinstance(event, RemovedFromConversation):
+        return {"type": "removed", "conversation": event.conversation_id.hex(),
+                "by": event.by}
+    if isinstance(event, DeliveryGap):
+        return {"type": "gap", "first": event.first, "last": event.last,
+                "conversation": event.conversation_id.hex()
+                if event.conversation_id else None}
+    if isinstance(event, Error):
+        return {"type": "error", "message": event.message, "seq": event.seq,
+                "fatal": event.fatal}
+    return None
+
+
+def event_text(data: dict[str, Any]) -> str:
+    """The human line for an event_json object."""
+    where = data.get("title") or str(data.get("conversation") or "")[:12]
+    kind = data["type"]
+    if kind == "message":
+        shown = data["text"] if data["text"] is not None else \
+            f"<content type {data['content_type']}>"
+        return f"[{where}] {data['sender']}: {shown}"
+    if kind == "joined":
+        return f"* {data['by']} added you to [{where}] with {', '.join(data['members'])}"
+    if kind == "membership":
+        parts = [f"added {', '.join(data['added'])}"] if data["added"] else []
+        parts += [f"removed {', '.join(data['removed'])}"] if data["removed"] else []
+        return f"* [{where}] {data['by']} {' and '.join(parts) or 'changed devices'}"
+    if kind == "removed":
+        return f"* [{where}] {data['by']} removed you"
+    if kind == "gap":
+        return f"! [{where}] messages {data['first']}..{data['last']} never arrived"
+    return f"! error: {data['message']}"
+
+
+async def _receive(client: Client, args: argparse.Namespace) -> int:
+    """Print events: without ``--follow`` until ``--timeout`` seconds (default 2) pass
+    with nothing new; with it, until ``--timeout`` seconds in all (default: forever)."""
+    follow, timeout = args.follow, args.timeout
+    idle = timeout if timeout is not None else 2.0
+    deadline = time.monotonic() + timeout if follow and timeout is not None else None
+    titles = {c.id: c.title for c in await client.conversations()}
+    events = client.events()
+    status = 0
+    while True:
+        wait = idle if not follow else (None if deadline is None
+                                        else max(deadline - time.monotonic(), 0))
+        try:
+            event = await asyncio.wait_for(anext(events), wait)
+        except (TimeoutError, StopAsyncIteration):
+            break
+        if isinstance(event, ConversationJoined | MembershipChanged):
+            titles = {c.id: c.title for c in await client.conversations()}
+        data = event_json(event, titles)
+        if data is None:
+            continue
+        print(json.dumps(data) if args.json else event_text(data), flush=True)
+        if isinstance(event, Error) and event.fatal:
+            status = 1
+            break
+    await client.background_done()  # e.g. committing a member's leave request
+    return status
+
+
 _COMMANDS: dict[tuple[str, str], Callable[[Client, argparse.Namespace],
                                           Awaitable[tuple[Any, str]]]] = {
     ("account", "register"): _register,
     ("account", "show"): _show,
     ("devices", "list"): _devices,
+    ("send", ""): _send,
+    ("group", "create"): _group_create,
+    ("group", "add"): _group_add,
+    ("group", "remove"): _group_remove,
+    ("group", "leave"): _group_leave,
+    ("group", "list"): _group_list,
+    ("group", "members"): _group_members,
+    ("group", "rename"): _group_rename,
 }
 
 
-async def _run(args: argparse.Namespace) -> tuple[Any, str]:
-    command = _COMMANDS[(args.command, args.action)]
+async def _run(args: argparse.Namespace) -> tuple[Any, str] | int:
     async with Client.open(args.profile) as client:
+        if args.command == "receive":
+            return await _receive(client, args)
+        command = _COMMANDS[(args.command, getattr(args, "action", None) or "")]
         return await command(client, args)
 
 
 def run_client_command(args: argparse.Namespace) -> int:
     """Run ``args.command``/``args.action`` against ``args.profile``; the exit status."""
     try:
-        data, text = asyncio.run(_run(args))
+        result = asyncio.run(_run(args))
+        if isinstance(result, int):
+            return result
+        data, text = result
     except ClientError as exc:
         code = exc.code if isinstance(exc, ServerError) else type(exc).__name__
         detail = exc.detail if isinstance(exc, ServerError) else str(exc)

@@ -7,6 +7,11 @@
     ├── NotRegistered          the profile has no account yet (caller misuse)
     ├── AlreadyRegistered      the profile already has an account (caller misuse)
     ├── ProcessingError        a mailbox entry is invalid peer input (raised by processors)
+    ├── UnknownIdentity        a credential names a handle/key the directory cache lacks:
+    │                          look the handles up, then try again (not a verdict)
+    ├── ConversationError      a conversation operation cannot be done (caller misuse:
+    │                          unknown conversation, not a member, nobody to add)
+    ├── CommitRaceLost         every retry of a commit lost the epoch to another member
     └── TransportError         the server could not be reached or spoke garbage
         └── ServerError        the server answered ``{error, detail}`` with a 4xx/5xx
             ├── AuthError        401 (after one fresh login)
@@ -17,6 +22,8 @@
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "AlreadyRegistered",
@@ -31,7 +38,10 @@ __all__ = [
     "ProfileError",
     "RejectedError",
     "ServerError",
+    "CommitRaceLost",
+    "ConversationError",
     "TransportError",
+    "UnknownIdentity",
     "WrongProfileKey",
     "server_error",
 ]
@@ -65,6 +75,24 @@ class ProcessingError(ClientError):
     """A mailbox entry is not acceptable input; the pipeline skips it and acknowledges it."""
 
 
+class UnknownIdentity(ClientError):
+    """A credential names devices of ``handles`` that the local directory cache does not
+    list. Not a verdict: the caller refreshes those handles from the server and retries;
+    only a key still missing after that is rejected."""
+
+    def __init__(self, handles: frozenset[str]) -> None:
+        super().__init__(f"unknown devices of {', '.join(sorted(handles))}")
+        self.handles = handles
+
+
+class ConversationError(ClientError):
+    pass
+
+
+class CommitRaceLost(ClientError):
+    """Other members' commits won the epoch on every attempt (bounded retries)."""
+
+
 class TransportError(ClientError):
     pass
 
@@ -72,11 +100,13 @@ class TransportError(ClientError):
 class ServerError(TransportError):
     """An error body from the server: ``status``, the machine ``code`` and ``detail``."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str,
+                 body: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.code = code
         self.detail = detail
+        self.body = body or {}  # the whole error body (e.g. epoch_advanced's commits)
 
 
 class AuthError(ServerError):
@@ -103,7 +133,8 @@ _BY_STATUS: dict[int, type[ServerError]] = {
     401: AuthError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError}
 
 
-def server_error(status: int, code: str, detail: str) -> ServerError:
+def server_error(status: int, code: str, detail: str,
+                 body: dict[str, Any] | None = None) -> ServerError:
     """The typed error for a status and an ``{error, detail}`` body."""
     cls = _BY_STATUS.get(status, RejectedError if 400 <= status < 500 else ServerError)
-    return cls(status, code, detail)
+    return cls(status, code, detail, body)

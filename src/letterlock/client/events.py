@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from .content import Content
 
 __all__ = [
+    "CommitDue",
     "ConnectionState",
     "ConnectionStatus",
+    "ConversationJoined",
     "DeliveryGap",
     "Error",
     "Event",
     "KeyPackagesLow",
+    "MembershipChanged",
     "MessageReceived",
+    "RemovedFromConversation",
 ]
 
 
@@ -34,10 +38,58 @@ class MessageReceived:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryGap:
-    """Mailbox entries ``first..last`` were deleted by server retention before arrival."""
+    """Entries ``first..last`` never arrived.
+
+    Without ``conversation_id``: mailbox sequences deleted by server retention. With
+    it: that conversation's group sequences (the server's per-group order) skipped.
+    """
 
     first: int
     last: int
+    conversation_id: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationJoined:
+    """A Welcome added this device to a conversation, by ``by`` (a handle)."""
+
+    conversation_id: bytes
+    by: str
+    members: tuple[str, ...]
+    direct: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChanged:
+    """A commit changed who is in the conversation (handles; ``by`` committed it).
+
+    ``added``/``removed`` are accounts that joined or left entirely; a new or removed
+    device of an account that stays counts in ``devices_added``/``devices_removed``.
+    """
+
+    conversation_id: bytes
+    by: str
+    epoch: int
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    devices_added: int = 0
+    devices_removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedFromConversation:
+    """A commit by ``by`` removed this device; the conversation is read-only now."""
+
+    conversation_id: bytes
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommitDue:
+    """Proposals (a member's request to leave) wait for a commit, and this device is
+    the one to make it. The client acts on it itself; applications may ignore it."""
+
+    conversation_id: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,4 +129,5 @@ class Error:
     fatal: bool = False
 
 
-Event = MessageReceived | DeliveryGap | KeyPackagesLow | ConnectionState | Error
+Event = (MessageReceived | DeliveryGap | KeyPackagesLow | ConnectionState | Error
+         | ConversationJoined | MembershipChanged | RemovedFromConversation | CommitDue)

@@ -6,11 +6,12 @@ runs, inside ONE SQLite transaction on the store's thread:
 1. skip the entry if its server sequence is at or below the last processed one (it was
    committed before a crash, but the ack never reached the server);
 2. ``processor.process(entry, states)``: pure, synchronous work (MLS decryption, say)
-   that may read group states through ``states`` and returns a :class:`Processed`:
-   the group-state writes and, optionally, one message for the history;
-3. write the state changes, insert the history entry (a repeated
-   ``(sender, client_message_id)`` is recognised and not shown again), and advance the
-   processed sequence.
+   that may read group states and KeyPackage secrets through ``states`` and returns a
+   :class:`Processed`: the group-state writes, the KeyPackage secrets to delete, the
+   events to show and, optionally, one message for the history;
+3. write the state changes, delete the used KeyPackage secrets, insert the history
+   entry (a repeated ``(sender, client_message_id)`` is recognised and not shown again),
+   and advance the processed sequence.
 
 Only after that transaction commits does the caller acknowledge the entry to the server.
 So an entry is either wholly applied and remembered, or not applied at all, and a crash
@@ -18,8 +19,11 @@ between commit and ack costs one harmless redelivery.
 
 A processor raises :class:`~letterlock.client.errors.ProcessingError` for invalid input:
 the entry is then marked processed (nothing else is written) and acknowledged, so a bad
-entry cannot wedge the mailbox. Any other exception rolls the transaction back and stops
-the receiver: it is a bug, and retrying the same entry would hit it again.
+entry cannot wedge the mailbox. :class:`~letterlock.client.errors.UnknownIdentity` rolls
+the transaction back and propagates: the caller looks the handles up (I/O has no place
+inside the transaction) and applies the entry again. Any other exception rolls the
+transaction back and stops the receiver: it is a bug, and retrying the same entry would
+hit it again.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from typing import Protocol
 
 from .content import Content, encode_content
 from .errors import ProcessingError
-from .events import Error, MessageReceived
-from .store import HistoryRow, Store, Tx
+from .events import Error as ErrorEvent
+from .events import Event, MessageReceived
+from .store import HistoryRow, KeyPackageSecret, Store, Tx
 
 __all__ = [
     "GroupStates",
@@ -74,14 +79,22 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class Processed:
+    """What one entry changes: state writes, KeyPackage secrets used up (by ref), events
+    to show (before the message's MessageReceived), and the message for the history."""
+
     state_changes: tuple[StateChange, ...] = ()
     message: InboundMessage | None = None
+    events: tuple[Event, ...] = ()
+    used_key_packages: tuple[bytes, ...] = ()
 
 
 class GroupStates(Protocol):
-    """Read access to stored group states, inside the pipeline's transaction."""
+    """Read access to stored group states and KeyPackage secrets, inside the
+    pipeline's transaction."""
 
     def get(self, group_id: bytes) -> bytes | None: ...
+
+    def key_package(self, ref: bytes) -> KeyPackageSecret | None: ...
 
 
 class Processor(Protocol):
@@ -103,8 +116,8 @@ class _TxStates:
     def get(self, group_id: bytes) -> bytes | None:
         return self._tx.group_state(group_id)
 
-
-Outcome = MessageReceived | Error | None
+    def key_package(self, ref: bytes) -> KeyPackageSecret | None:
+        return self._tx.key_package(ref)
 
 
 class Pipeline:
@@ -116,37 +129,42 @@ class Pipeline:
         self._processor = processor
         self._clock = clock
 
-    async def apply(self, entry: InboundEntry) -> Outcome:
-        """Process and commit ``entry``; returns the event to show (None: nothing new).
+    async def apply(self, entry: InboundEntry) -> list[Event]:
+        """Process and commit ``entry``; returns the events to show (none: nothing new).
 
         The caller acknowledges ``entry.seq`` to the server after this returns.
+
+        :raises UnknownIdentity: look the handles up, then apply the entry again.
         """
         now = int(self._clock())
         return await self._store.transaction(lambda tx: self._apply(tx, entry, now))
 
-    def _apply(self, tx: Tx, entry: InboundEntry, now: int) -> Outcome:
+    def _apply(self, tx: Tx, entry: InboundEntry, now: int) -> list[Event]:
         processed_seq, _acked = tx.mailbox_cursor()
         if entry.seq <= processed_seq:
-            return None  # committed before; only the ack was lost
+            return []  # committed before; only the ack was lost
         try:
             result = self._processor.process(entry, _TxStates(tx))
         except ProcessingError as exc:
             tx.set_processed(entry.seq)
-            return Error(f"rejected mailbox entry: {exc}", seq=entry.seq)
+            return [ErrorEvent(f"rejected mailbox entry: {exc}", seq=entry.seq)]
         for change in result.state_changes:
             if change.state is None:
                 tx.delete_group_state(change.group_id)
             else:
                 tx.put_group_state(change.group_id, change.state, now)
+        for ref in result.used_key_packages:
+            tx.delete_key_package(ref)
         tx.set_processed(entry.seq)
+        events = list(result.events)
         message = result.message
         if message is None:
-            return None
+            return events
         content = message.content
         fresh = tx.add_message(HistoryRow(
             message.conversation_id, message.sender, content.client_message_id, entry.seq,
             content.sent_at_ms, now, encode_content(content)))
-        if not fresh:
-            return None  # the same message arrived again under another sequence
-        return MessageReceived(entry.seq, message.conversation_id, message.sender, content,
-                               now)
+        if fresh:  # else the same message arrived again under another sequence
+            events.append(MessageReceived(entry.seq, message.conversation_id, message.sender,
+                                          content, now))
+        return events

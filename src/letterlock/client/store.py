@@ -9,13 +9,14 @@ acknowledge" rule rests on. With aiosqlite every statement is its own await, so
 atomicity would depend on locks and on no cancellation landing between statements.
 ``synchronous=FULL`` makes a commit durable before the server is told it may delete.
 
-Tables (schema version 1)::
+Tables (schema version 2)::
 
     schema_version  the applied migration
     meta            profile-wide values; ``key_check`` proves the profile key is right
     account         handle, server URL, device id, cipher suite, public signature key
     secrets         sealed: the device signature private key, ...
-    key_packages    sealed private keys of published KeyPackages, by KeyPackageRef
+    key_packages    sealed private keys of published KeyPackages, by KeyPackageRef,
+                    and (v2) the public KeyPackage itself
     group_states    sealed serialised MLS group states, by group id (the group layer)
     contacts        handles the user knows
     messages        history; content sealed; UNIQUE (sender, client_message_id)
@@ -84,6 +85,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             processed_seq INTEGER NOT NULL, acked_seq INTEGER NOT NULL)""",
         "INSERT INTO mailbox (id, processed_seq, acked_seq) VALUES (1, 0, 0)",
     )),
+    # 2: the public KeyPackage beside its private keys (Group.join needs the whole
+    # KeyPackage to find its leaf in a Welcome's tree, §12.4.3.1).
+    (2, ("ALTER TABLE key_packages ADD COLUMN key_package BLOB",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -106,6 +110,7 @@ class KeyPackageSecret:
     last_resort: bool
     init_private_key: bytes
     encryption_private_key: bytes
+    key_package: bytes | None = None  # the public KeyPackage (None: made before v2)
 
     def __repr__(self) -> str:
         return f"KeyPackageSecret(ref={self.ref.hex()}, last_resort={self.last_resort})"
@@ -173,19 +178,20 @@ class Tx:
         w.push_opaque(secret.encryption_private_key)
         sealed = self._sealer.seal("key_packages", "private_keys", secret.ref, w.data)
         self._conn.execute(
-            "INSERT INTO key_packages (ref, last_resort, created_at, private_keys) "
-            "VALUES (?, ?, ?, ?)", (secret.ref, int(secret.last_resort), now, sealed))
+            "INSERT INTO key_packages (ref, last_resort, created_at, private_keys, "
+            "key_package) VALUES (?, ?, ?, ?, ?)",
+            (secret.ref, int(secret.last_resort), now, sealed, secret.key_package))
 
     def key_package(self, ref: bytes) -> KeyPackageSecret | None:
         row = self._conn.execute(
-            "SELECT last_resort, private_keys FROM key_packages WHERE ref = ?",
+            "SELECT last_resort, private_keys, key_package FROM key_packages WHERE ref = ?",
             (ref,)).fetchone()
         if row is None:
             return None
         plain = self._sealer.open("key_packages", "private_keys", ref, row[1])
         r = Reader(plain)
         init, enc = r.pull_opaque(), r.pull_opaque()
-        return KeyPackageSecret(ref, bool(row[0]), init, enc)
+        return KeyPackageSecret(ref, bool(row[0]), init, enc, row[2])
 
     def delete_key_package(self, ref: bytes) -> None:
         self._conn.execute("DELETE FROM key_packages WHERE ref = ?", (ref,))
@@ -209,6 +215,11 @@ class Tx:
         self._conn.execute(
             "INSERT OR REPLACE INTO group_states (group_id, state, updated_at) "
             "VALUES (?, ?, ?)", (group_id, sealed, now))
+
+    def group_ids(self) -> list[bytes]:
+        """Every stored group's id, oldest state first."""
+        return [bytes(r[0]) for r in self._conn.execute(
+            "SELECT group_id FROM group_states ORDER BY rowid")]
 
     def delete_group_state(self, group_id: bytes) -> None:
         self._conn.execute("DELETE FROM group_states WHERE group_id = ?", (group_id,))

@@ -30,8 +30,11 @@ from .errors import AuthError, TransportError, server_error
 __all__ = [
     "Api",
     "Backoff",
+    "ClaimedKeyPackage",
     "DeviceInfo",
     "EntryFrame",
+    "GroupCommit",
+    "GroupPosted",
     "GapFrame",
     "Hello",
     "MailboxSocket",
@@ -48,6 +51,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
+
+
+def group_path(group_id: bytes) -> str:
+    """``/v1/groups/{gid}``: group ids travel in paths as unpadded base64url."""
+    return "/v1/groups/" + base64.urlsafe_b64encode(group_id).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,35 @@ class DeviceInfo:
     signature_key: bytes
     cipher_suite: int
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedKeyPackage:
+    device_id: str
+    key_package: bytes
+    last_resort: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCommit:
+    """A commit the server accepted: the epoch it was sent in, its group sequence."""
+
+    epoch: int
+    seq: int
+    message: bytes
+
+    @classmethod
+    def from_json(cls, data: Any) -> GroupCommit:
+        return cls(int(data["epoch"]), int(data["seq"]), _unb64(data["message"]))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPosted:
+    """The server's answer to an accepted commit or message."""
+
+    seq: int
+    duplicate: bool
+    epoch: int | None = None
 
 
 class Api:
@@ -115,12 +152,14 @@ class Api:
     def _check(response: httpx.Response) -> Any:
         if response.is_success:
             return response.json() if response.content else None
+        body: Any = None
         try:
             body = response.json()
             code, detail = str(body["error"]), str(body["detail"])
         except (ValueError, KeyError, TypeError):
             code, detail = "http_error", response.text[:200]
-        raise server_error(response.status_code, code, detail)
+        raise server_error(response.status_code, code, detail,
+                           body if isinstance(body, dict) else None)
 
     async def call(self, method: str, path: str, body: Any = None, *, auth: bool = True,
                    params: dict[str, int] | None = None) -> Any:
@@ -187,6 +226,51 @@ class Api:
     async def pool_status(self) -> PoolStatus:
         status = await self.call("GET", "/v1/keypackages")
         return PoolStatus(status["remaining"], status["low"])
+
+    async def claim_key_packages(self, handle: str) -> list[ClaimedKeyPackage]:
+        """One KeyPackage per device of ``handle`` (one-time ones are consumed)."""
+        claimed = await self.call("POST", f"/v1/accounts/{handle}/keypackages/claim")
+        return [ClaimedKeyPackage(k["device_id"], _unb64(k["key_package"]),
+                                  bool(k["last_resort"])) for k in claimed["key_packages"]]
+
+    # groups (see the server's group delivery service) ---------------------------------
+
+    async def create_group(self, group_info: bytes) -> int:
+        """Register a new group from its creator's GroupInfo; returns its epoch."""
+        created = await self.call("POST", "/v1/groups", {"group_info": _b64(group_info)})
+        return int(created["epoch"])
+
+    async def post_commit(self, group_id: bytes, client_msg_id: str, commit: bytes,
+                          welcome: bytes | None) -> GroupPosted:
+        """Offer a commit for the group's current epoch.
+
+        :raises ConflictError: ``epoch_advanced`` (``body["commits"]`` holds the
+            winners) or another conflict.
+        """
+        body: dict[str, Any] = {"client_msg_id": client_msg_id, "commit": _b64(commit)}
+        if welcome is not None:
+            body["welcome"] = _b64(welcome)
+        done = await self.call("POST", group_path(group_id) + "/commit", body)
+        return GroupPosted(int(done["seq"]), bool(done.get("duplicate", False)),
+                           int(done["epoch"]))
+
+    async def post_group_message(self, group_id: bytes, client_msg_id: str,
+                                 message: bytes) -> GroupPosted:
+        """Send application data or a proposal to the group's other devices."""
+        done = await self.call("POST", group_path(group_id) + "/messages", {
+            "client_msg_id": client_msg_id, "message": _b64(message)})
+        return GroupPosted(int(done["seq"]), bool(done.get("duplicate", False)))
+
+    async def group_commits(self, group_id: bytes, since: int) -> list[GroupCommit]:
+        """Accepted commits from epoch ``since`` on, in order."""
+        listed = await self.call("GET", group_path(group_id) + "/commits",
+                                 params={"since": since})
+        return [GroupCommit.from_json(c) for c in listed["commits"]]
+
+    async def group(self, group_id: bytes) -> dict[str, Any]:
+        """The server's view: ``{group_id, epoch, members: [{leaf, device_id, handle}]}``."""
+        found: dict[str, Any] = await self.call("GET", group_path(group_id))
+        return found
 
     @asynccontextmanager
     async def mailbox(self) -> AsyncIterator[MailboxSocket]:
