@@ -1,6 +1,7 @@
 """The ``letterlock`` command.
 
-Sub-commands arrive with their milestones (demo, send, ...). For now:
+``letterlock demo`` runs a self-contained tour (an embedded server, three users, a 1:1
+and a group chat, and what the server stored; see :mod:`letterlock.demo`).
 ``letterlock conformance [DIR]`` runs the official MLS vectors, ``letterlock serve``
 runs the delivery server (SQLite in the data directory unless ``--database-url``), and
 ``letterlock [--profile DIR] [--json] account register|show``, ``devices list``,
@@ -42,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--bus-url", help="default: in-process (one node); "
                        "redis://host:6379/0 to run several nodes behind a load balancer")
     serve.add_argument("--registration", choices=("open", "invite"), default="open")
+    tour = sub.add_parser("demo", help="a self-contained tour: an embedded server, three "
+                          "users, a 1:1 and a group chat, and what the server stored")
+    # Its own dest: a subparser's default would overwrite the global --json.
+    tour.add_argument("--json", dest="demo_json", action="store_true",
+                      help="print a machine-readable summary instead of the story")
     invite = sub.add_parser("invite", help="create a single-use registration invite code")
     invite.add_argument("--data-dir")
     invite.add_argument("--database-url")
@@ -68,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return conformance.main([*forwarded, *(["-v"] if args.verbose else [])])
     if args.command == "serve":
         return _serve(args)
+    if args.command == "demo":
+        from letterlock.demo import main as demo
+
+        return demo(json_output=bool(args.json or args.demo_json))
     if args.command == "invite":
         from letterlock.server.admin import create_invite
 

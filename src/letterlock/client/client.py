@@ -52,7 +52,13 @@ from .events import (
 )
 from .pipeline import InboundEntry, Pipeline, Processor
 from .processor import GroupProcessor
-from .profile import ScryptParams, default_profile_dir, ensure_profile_dir, load_profile_key
+from .profile import (
+    ProfileLock,
+    ScryptParams,
+    default_profile_dir,
+    ensure_profile_dir,
+    load_profile_key,
+)
 from .store import AccountRow, KeyPackageSecret, Store, Tx
 from .transport import Api, Backoff, GapFrame, Hello, MailboxSocket
 
@@ -126,6 +132,7 @@ class Client:
         self._batch = key_package_batch
         self._low_water = key_package_low_water
         self._auto_top_up = auto_top_up
+        self._profile_lock: ProfileLock | None = None
         self._store: Store | None = None
         self._api: Api | None = None
         self._account: AccountRow | None = None
@@ -163,13 +170,25 @@ class Client:
                    key_package_low_water=key_package_low_water, auto_top_up=auto_top_up)
 
     async def __aenter__(self) -> Client:
+        """Lock, then open (or create) the profile.
+
+        :raises ProfileInUse: another process or Client has this profile open;
+            :raises WrongProfileKey, ProfileError: see :meth:`open`.
+        """
         ensure_profile_dir(self.profile_dir)
-        key, _created = load_profile_key(self.profile_dir, passphrase=self._passphrase,
-                                         rng=self._rng, scrypt=self._scrypt)
-        self._store = await Store.open(self.profile_dir, key.sealer(self._rng))
-        account = await self._store.account()
-        if account is not None:
-            self._bind(account, await self._store.transaction(_signature_key))
+        # Held for the Client's whole life: every group-state write assumes it is the
+        # only writer of this profile (the in-process _group_lock covers one Client).
+        self._profile_lock = ProfileLock.acquire(self.profile_dir)
+        try:
+            key, _created = load_profile_key(self.profile_dir, passphrase=self._passphrase,
+                                             rng=self._rng, scrypt=self._scrypt)
+            self._store = await Store.open(self.profile_dir, key.sealer(self._rng))
+            account = await self._store.account()
+            if account is not None:
+                self._bind(account, await self._store.transaction(_signature_key))
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -192,6 +211,9 @@ class Client:
         if self._store is not None:
             await self._store.close()
             self._store = None
+        if self._profile_lock is not None:
+            self._profile_lock.release()
+            self._profile_lock = None
 
     # state ---------------------------------------------------------------------------
 

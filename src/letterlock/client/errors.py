@@ -3,7 +3,8 @@
     ClientError
     ├── ProfileError           the local profile cannot be used
     │   ├── WrongProfileKey    the key file / passphrase does not open this profile
-    │   └── CorruptProfile     a stored ciphertext fails authentication (tampered, swapped)
+    │   ├── CorruptProfile     a stored ciphertext fails authentication (tampered, swapped)
+    │   └── ProfileInUse       another process (or Client) has this profile open
     ├── NotRegistered          the profile has no account yet (caller misuse)
     ├── AlreadyRegistered      the profile already has an account (caller misuse)
     ├── ProcessingError        a mailbox entry is invalid peer input (raised by processors)
@@ -36,6 +37,7 @@ __all__ = [
     "NotRegistered",
     "ProcessingError",
     "ProfileError",
+    "ProfileInUse",
     "RejectedError",
     "ServerError",
     "CommitRaceLost",
@@ -61,6 +63,11 @@ class WrongProfileKey(ProfileError):
 
 class CorruptProfile(ProfileError):
     pass
+
+
+class ProfileInUse(ProfileError):
+    """Another letterlock process (or another open Client) holds the profile's lock:
+    two writers would overwrite each other's stored MLS state."""
 
 
 class NotRegistered(ClientError):

@@ -6,6 +6,8 @@ Layout (the directory is created 0700)::
     profile.key   32 random bytes, 0600: the profile key (default mode)
     profile.kdf   JSON, 0600: scrypt salt and parameters (passphrase mode, instead of
                   profile.key)
+    profile.lock  empty; an open Client holds an exclusive flock(2) on it, so two
+                  processes never read-modify-write the same MLS state at once
 
 Secrets are sealed with AES-256-GCM under the profile key. The associated data names the
 row a ciphertext belongs to (table, column, row id), so a ciphertext moved to another row
@@ -15,6 +17,8 @@ or column fails to open: the database file is not trusted to keep rows in place.
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -27,11 +31,13 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from letterlock.codec import Writer
 from letterlock.crypto.random import RandomSource, SystemRandom
 
-from .errors import CorruptProfile, ProfileError
+from .errors import CorruptProfile, ProfileError, ProfileInUse
 
 __all__ = [
     "KEY_FILE",
     "KDF_FILE",
+    "LOCK_FILE",
+    "ProfileLock",
     "ProfileKey",
     "ScryptParams",
     "Sealer",
@@ -42,6 +48,7 @@ __all__ = [
 
 KEY_FILE = "profile.key"
 KDF_FILE = "profile.kdf"
+LOCK_FILE = "profile.lock"
 KEY_SIZE = 32
 NONCE_SIZE = 12
 _AAD_LABEL = b"letterlock v1 profile row"
@@ -59,6 +66,43 @@ def ensure_profile_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)  # mkdir's mode is masked by the umask, and skipped if it existed
     return path
+
+
+class ProfileLock:
+    """An exclusive, non-blocking ``flock`` on the profile's lock file.
+
+    Each process that opens a profile would otherwise load the group states, advance
+    them and write them back; two of them (``letterlock send`` while ``letterlock
+    receive --follow`` runs) would silently overwrite each other's ratchets. The kernel
+    drops the lock when its holder exits, even by SIGKILL, so a crash leaves no stale
+    lock behind. The lock belongs to this open file description: a second ``acquire``
+    in the same process is refused too.
+    """
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, directory: Path) -> ProfileLock:
+        """Lock ``directory``'s profile. :raises ProfileInUse: someone else holds it."""
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise ProfileInUse(f"profile in use by another letterlock process: "
+                                   f"{directory}") from None
+            raise
+        return cls(fd)
+
+    def release(self) -> None:
+        """Unlock (idempotent)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the only descriptor releases the flock
 
 
 def _write_private(path: Path, data: bytes) -> None:
