@@ -24,3 +24,9 @@ def test_table_aligns_columns() -> None:
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1
     assert lines[2].startswith("a ") and lines[2].endswith(" 1")
+
+
+def test_transparency_bench_quick(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["transparency", "--quick", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Log append" in out and "inclusion proof" in out and "KeyPackage" in out

@@ -5,8 +5,10 @@ and a group chat, and what the server stored; see :mod:`letterlock.demo`).
 ``letterlock conformance [DIR]`` runs the official MLS vectors, ``letterlock serve``
 runs the delivery server (SQLite in the data directory unless ``--database-url``), and
 ``letterlock [--profile DIR] [--json] account register|show``, ``devices list``,
-``send``, ``receive`` and ``group create|add|remove|leave|list|members|rename`` drive
-the client SDK (implemented in :mod:`letterlock.client.commands`).
+``send``, ``receive``, ``group create|add|remove|leave|list|members|rename``,
+``verify @handle|GROUP`` (safety number and QR code, or a group's epoch code) and
+``audit --server URL`` (replay the key-transparency log) drive the client SDK
+(implemented in :mod:`letterlock.client.commands`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--bus-url", help="default: in-process (one node); "
                        "redis://host:6379/0 to run several nodes behind a load balancer")
     serve.add_argument("--registration", choices=("open", "invite"), default="open")
+    serve.add_argument("--log-key-file", help="the key transparency log's private key "
+                       "(default: transparency.key in the data directory, created on first "
+                       "start; all nodes of a cluster must share it)")
+    serve.add_argument("--auditor-token", action="append", default=[], metavar="TOKEN",
+                       help="a bearer token that may read the whole transparency log "
+                       "(repeatable)")
     tour = sub.add_parser("demo", help="a self-contained tour: an embedded server, three "
                           "users, a 1:1 and a group chat, and what the server stored")
     # Its own dest: a subparser's default would overwrite the global --json.
@@ -63,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     devices.add_parser("list", help="list the account's devices")
     _conversation_commands(sub)
     args = parser.parse_args(argv)
-    if args.command in ("account", "devices", "send", "receive", "group"):
+    if args.command in ("account", "devices", "send", "receive", "group", "verify",
+                        "audit"):
         from letterlock.client.commands import run_client_command
 
         return run_client_command(args)
@@ -113,6 +122,16 @@ def _conversation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     rename = group.add_parser("rename", help="set a conversation's local name")
     rename.add_argument("group")
     rename.add_argument("name")
+    verify = sub.add_parser("verify", help="the safety number (and QR code) with @handle, "
+                            "or a group's epoch code")
+    verify.add_argument("target", help="@handle, or a group's name or id")
+    audit = sub.add_parser("audit", help="replay a server's key-transparency log and "
+                           "check it against every tree head seen (exit 1 if broken)")
+    audit.add_argument("--server", required=True, help="e.g. https://chat.example.org")
+    audit.add_argument("--auditor-token", help="an auditor token (default: log in as "
+                       "this profile's device)")
+    audit.add_argument("--state", help="JSON file keeping the log key and the tree heads "
+                       "seen, between runs")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -122,7 +141,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=Path(args.data_dir) if args.data_dir else default_data_dir(),
         database_url=args.database_url,
         bus_url=getattr(args, "bus_url", None),
-        registration=RegistrationMode(getattr(args, "registration", "open")))
+        registration=RegistrationMode(getattr(args, "registration", "open")),
+        log_key_file=Path(args.log_key_file) if getattr(args, "log_key_file", None) else None,
+        auditor_tokens=tuple(getattr(args, "auditor_token", ())))
 
 
 def _serve(args: argparse.Namespace) -> int:

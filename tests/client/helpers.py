@@ -63,10 +63,14 @@ def running_server(data_dir: Path) -> Iterator[str]:
     """A ``letterlock serve`` process on a free loopback port; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # The server's log goes to a file: an undrained pipe fills up (64 KiB) and then
+    # blocks the server mid-request, which the tests would see as read timeouts.
+    log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "letterlock.cli", "serve", "--port", str(port),
          "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=log,
         env={**os.environ, "XDG_DATA_HOME": str(data_dir / "xdg")})
     try:
         deadline = time.monotonic() + 20
@@ -87,6 +91,7 @@ def running_server(data_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+        log.close()
 
 
 class Events:

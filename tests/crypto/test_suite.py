@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from letterlock.codec import EncodeError
 from letterlock.crypto import (
     KEY_PACKAGE_REF_LABEL,
     PROPOSAL_REF_LABEL,
@@ -84,6 +85,25 @@ def test_kdf_label_and_sign_content_golden_bytes() -> None:
     assert suite.derive_secret(b"s" * 32, "x") == suite.expand_with_label(b"s" * 32, "x", b"", 32)
     # Labels may be given as str or bytes: MLS-Exporter labels are arbitrary bytes.
     assert suite.derive_secret(b"s" * 32, "x") == suite.derive_secret(b"s" * 32, b"x")
+
+
+def test_labeled_inputs_match_their_structs() -> None:
+    # The fast encoders write exactly what the codec structs write, for every length
+    # class of the varint prefix (1, 2 and 4 bytes).
+    from letterlock.crypto import _labeled
+
+    for size in (0, 5, 63, 64, 300, 16383, 16384, 70000):
+        value = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        assert _labeled.kdf_label("tree", value, 32) == \
+            KDFLabel(32, b"MLS 1.0 tree", value).to_bytes()
+        assert _labeled.sign_content(b"x", value) == \
+            SignContent(b"MLS 1.0 x", value).to_bytes()
+        assert _labeled.encrypt_context("y", value) == \
+            _labeled.EncryptContext(b"MLS 1.0 y", value).to_bytes()
+        assert _labeled.ref_hash_input(b"label", value) == \
+            _labeled.RefHashInput(b"label", value).to_bytes()
+    with pytest.raises(EncodeError):
+        _labeled.kdf_label("x", b"", 1 << 16)
 
 
 def test_derive_tree_secret_takes_a_uint32_generation() -> None:
@@ -225,6 +245,26 @@ def test_encrypt_with_label_round_trip_and_binding(suite: CipherSuite) -> None:
 
 
 @pytest.mark.parametrize("suite", SUITES)
+def test_encrypt_with_label_each_is_encrypt_with_label_for_each(suite: CipherSuite) -> None:
+    # The batch form prepares the context once; its output is byte for byte that of
+    # one call per recipient drawing from the same random stream.
+    pairs = [suite.hpke.generate_key_pair(SeededRandom(b"r%d" % i)) for i in range(3)]
+    recipients = [(public, b"secret %d" % i) for i, (_, public) in enumerate(pairs)]
+    context = bytes(70000)  # a Welcome's context: the whole encrypted GroupInfo
+    batch = suite.encrypt_with_label_each(recipients, "Welcome", context,
+                                          SeededRandom(b"enc"))
+    rng = SeededRandom(b"enc")
+    one_by_one = [suite.encrypt_with_label(public, "Welcome", context, plaintext, rng)
+                  for public, plaintext in recipients]
+    assert batch == one_by_one
+    for (private, _), (kem_output, ciphertext), (_, plaintext) in zip(
+            pairs, batch, recipients, strict=True):
+        assert suite.decrypt_with_label(private, "Welcome", context, kem_output,
+                                        ciphertext) == plaintext
+    assert suite.encrypt_with_label_each([], "Welcome", context, rng) == []
+
+
+@pytest.mark.parametrize("suite", SUITES)
 def test_derive_key_pair_is_hpke_derive_key_pair(suite: CipherSuite) -> None:
     private, public = suite.derive_key_pair(b"i" * suite.n_h)
     assert suite.hpke.public_key(private) == public
@@ -239,3 +279,19 @@ def test_any_flipped_signature_bit_fails_ed25519(message: bytes, bit: int) -> No
     signature = suite.sign_with_label(private, "label", message)
     with pytest.raises(VerifyError):
         suite.verify_with_label(public, "label", message, flip(signature, bit))
+
+
+@pytest.mark.parametrize("suite_id", [1, 2, 4, 5, 7])
+def test_signing_key_signs_like_its_bytes(suite_id: int) -> None:
+    # A SigningKey is the same key, parsed once; it keeps no global state and shows no bytes.
+    suite = cipher_suite(suite_id)
+    private, public = suite.generate_signature_key_pair(SeededRandom(b"sk"))
+    key = suite.signing_key(private)
+    assert suite.signing_key(key) is key
+    assert key.raw == private and private.hex() not in repr(key)
+    assert suite.signature_public_key(key) == public
+    suite.verify_with_label(public, "L", b"m", suite.sign_with_label(key, "L", b"m"))
+    other = cipher_suite(3 if suite_id != 3 else 1)
+    if other.signature.scheme_id != suite.signature.scheme_id:
+        with pytest.raises(InvalidKeyError):
+            other.sign(key, b"m")

@@ -27,17 +27,18 @@ class Client:
     signer: bytes
     credential: Credential
     rng: SeededRandom
+    suite: CipherSuite = SUITE
 
     def key_package(self) -> KeyPackageBundle:
-        return create_key_package(SUITE, credential=self.credential,
+        return create_key_package(self.suite, credential=self.credential,
                                   signature_private_key=self.signer, lifetime=FOREVER,
                                   rng=self.rng)
 
 
-def client(name: str) -> Client:
+def client(name: str, suite: CipherSuite = SUITE) -> Client:
     rng = SeededRandom(name.encode())
-    signer, _ = SUITE.generate_signature_key_pair(rng)
-    return Client(name, signer, Credential.basic(name.encode()), rng)
+    signer, _ = suite.generate_signature_key_pair(rng)
+    return Client(name, signer, Credential.basic(name.encode()), rng, suite)
 
 
 def kp_bytes(bundle: KeyPackageBundle) -> bytes:
@@ -51,11 +52,12 @@ class World:
     config: GroupConfig = field(default_factory=GroupConfig)
     groups: dict[str, Group] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
+    suite: CipherSuite = SUITE
 
     def create(self, name: str, **kwargs: object) -> Group:
-        c = client(name)
+        c = client(name, self.suite)
         self.clients[name] = c
-        group = Group.create(SUITE, group_id=GROUP_ID, signer=c.signer,
+        group = Group.create(self.suite, group_id=GROUP_ID, signer=c.signer,
                              credential=c.credential, rng=c.rng, credential_validator=accept,
                              config=self.config, **kwargs)  # type: ignore[arg-type]
         self.groups[name] = group
@@ -69,7 +71,7 @@ class World:
         """``committer`` adds new clients in one commit; everyone processes it."""
         bundles = {}
         for name in names:
-            self.clients[name] = client(name)
+            self.clients[name] = client(name, self.suite)
             bundles[name] = self.clients[name].key_package()
         group = self.groups[committer]
         result = group.commit(add=[kp_bytes(b) for b in bundles.values()])

@@ -234,7 +234,7 @@ def test_repr_shows_no_secrets() -> None:
     alice = world.groups["alice"]
     result = alice.commit()
     text = repr(alice) + repr(alice._state) + repr(alice._private) + repr(alice._pending)
-    for secret in (alice._signer, alice._state.init_secret.value,
+    for secret in (alice._signer.raw, alice._state.init_secret.value,
                    alice._state.exporter_secret.value, *alice._private.keys.values()):
         assert secret.hex() not in text and repr(secret) not in text
     assert result.commit_message

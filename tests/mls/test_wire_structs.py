@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letterlock.codec import DecodeError, Struct
+from letterlock.codec import DecodeError, Reader, Struct, encode, encode_varint
+from letterlock.mls._wire import pull_uint16s, pull_uint32s
 from letterlock.mls.commit import Commit, ProposalOrRef
 from letterlock.mls.constants import (
     ContentType,
@@ -28,6 +30,7 @@ from letterlock.mls.constants import (
     WireFormat,
 )
 from letterlock.mls.credentials import Certificate, Credential
+from letterlock.mls.errors import UsageError
 from letterlock.mls.extensions import Extension
 from letterlock.mls.framing import (
     AuthenticatedContent,
@@ -296,6 +299,13 @@ quick = settings(max_examples=100, deadline=None,
 # ---------------------------------------------------------------- round trip
 
 
+def fresh_bytes(value: Any) -> bytes:
+    """``value`` encoded from its fields. Decoded tree nodes and GroupContexts keep the
+    bytes they were read from (CachedStruct); a deep copy drops those caches, so this
+    really re-encodes and the tests below check that decoding is canonical."""
+    return bytes(copy.deepcopy(value).to_bytes())
+
+
 @pytest.mark.parametrize(("cls", "strategy"), STRUCTS, ids=[c.__name__ for c, _ in STRUCTS])
 @quick
 @given(data=st.data())
@@ -307,6 +317,9 @@ def test_round_trip(cls: type[Struct], strategy: st.SearchStrategy[Any], data: s
     decoded = cls.from_bytes(encoded)
     assert decoded == value
     assert decoded.to_bytes() == encoded
+    assert fresh_bytes(decoded) == encoded
+    # Structs with a direct to_bytes (the per-message AADs, SenderData) agree with push.
+    assert encode(value.push) == encoded
 
 
 @quick
@@ -336,6 +349,7 @@ def assert_strict(decode: Decoder, data: bytes) -> None:
     except DecodeError:
         return
     assert value.to_bytes() == data
+    assert fresh_bytes(value) == data
 
 
 @pytest.mark.parametrize(("name", "decode"), DECODERS, ids=[n for n, _ in DECODERS])
@@ -394,3 +408,41 @@ def test_mutated_private_content_raises_only_decode_error(data: st.DataObject) -
     bad = data.draw(mutated(content.to_bytes()))
     for ct in ContentType:
         assert_strict(_pmc_decoder(ct), bad)
+
+
+# ---------------------------------------------------------------- fast paths
+
+
+@quick
+@given(leaf=leaf_nodes(), group_id=blob, index=u32, decoded=st.booleans())
+def test_leaf_tbs_bytes_is_the_encoded_tbs(leaf: LeafNode, group_id: bytes, index: int,
+                                            decoded: bool) -> None:
+    # tbs_bytes cuts the TBS out of the leaf's cached encoding; it must be the TBS.
+    if decoded:
+        leaf = LeafNode.from_bytes(leaf.to_bytes())
+    placed = leaf.leaf_node_source != LeafNodeSource.KEY_PACKAGE
+    args = (group_id, index) if placed else (None, None)
+    assert leaf.tbs_bytes(*args) == leaf.tbs(*args).to_bytes()
+    wrong = (None, None) if placed else (group_id, index)
+    with pytest.raises(UsageError):
+        leaf.tbs_bytes(*wrong)
+
+
+@quick
+@given(values=st.lists(u16, max_size=5), cut=st.integers(0, 12))
+def test_int_vectors_read_as_pull_vector_reads_them(values: list[int], cut: int) -> None:
+    # pull_uint16s / pull_uint32s unpack a whole block at once; any input, cut short or
+    # not a whole number of integers, gives pull_vector's result or its very error.
+    for width, fast, slow in ((2, pull_uint16s, Reader.pull_uint16),
+                              (4, pull_uint32s, Reader.pull_uint32)):
+        body = b"".join(v.to_bytes(width, "big") for v in values)
+        for data in (encode_varint(len(body)) + body, encode_varint(len(body) + 1) + body + b"\1",
+                     (encode_varint(len(body)) + body)[:cut]):
+            outcomes: list[tuple[object, int]] = []
+            for read in (fast, lambda r, slow=slow: tuple(r.pull_vector(slow))):
+                reader = Reader(data)
+                try:
+                    outcomes.append((read(reader), reader.position))
+                except DecodeError as exc:
+                    outcomes.append((str(exc), exc.position))
+            assert outcomes[0] == outcomes[1]

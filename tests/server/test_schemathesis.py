@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from letterlock.server.app import create_app
@@ -36,7 +36,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
 
 
 @schema.parametrize()
+# No "explain" phase: it re-reads source files while reporting, and has crashed inside
+# hypothesis itself here; a failure is still reported with its minimal example.
 @settings(max_examples=30, deadline=None, derandomize=True,
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_no_request_makes_the_server_fail(case: Any,
                                           live: tuple[TestClient, dict[str, str]]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
-BENCHES = ("mls",)
+BENCHES = ("mls", "server", "transparency")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,11 +15,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: python -m letterlock.bench {{{','.join(BENCHES)}}} [options]",
               file=sys.stderr)
         return 2
-    if args[0] == "mls":
-        from . import mls
-
-        return mls.main(args[1:])
-    return 2
+    module = importlib.import_module(f"letterlock.bench.{args[0]}")
+    status: int = module.main(args[1:])
+    return status
 
 
 if __name__ == "__main__":

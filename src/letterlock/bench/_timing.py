@@ -23,11 +23,17 @@ class Measurement:
 
 
 def measure(operation: Callable[[], object], *, runs: int = 7, inner: int = 1,
-            setup: Callable[[], object] | None = None) -> Measurement:
+            setup: Callable[[], object] | None = None, warmup: int = 0) -> Measurement:
     """Time ``operation`` ``inner`` times per run, ``runs`` runs; seconds per call.
 
     ``setup`` (untimed) runs before every run, for operations that consume their input.
+    ``warmup`` runs come first and are not counted (caches, CPU clock ramping up).
     """
+    for _ in range(warmup):
+        if setup is not None:
+            setup()
+        for _ in range(inner):
+            operation()
     samples: list[float] = []
     for _ in range(runs):
         if setup is not None:
@@ -70,3 +76,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def summarize(samples: Sequence[float]) -> Measurement:
+    """The Measurement of seconds already timed, one sample per run."""
+    return Measurement(statistics.median(samples), min(samples), max(samples), len(samples))

@@ -9,10 +9,20 @@ Public surface:
 - :mod:`letterlock.client.content`: the content format inside application messages.
 - :mod:`letterlock.client.pipeline`: the :class:`Processor` seam for the group layer.
 - :mod:`letterlock.client.errors`: the error hierarchy.
+- :mod:`letterlock.client.keylog`: key transparency (:class:`KeyLog`), and
+  :mod:`letterlock.client.safety`: safety numbers and epoch codes.
 """
 
 from .client import Account, Client, Device
-from .content import Content, ContentType, Text, Unknown, decode_content, encode_content
+from .content import (
+    Content,
+    ContentExtensionType,
+    ContentType,
+    Text,
+    Unknown,
+    decode_content,
+    encode_content,
+)
 from .conversations import Conversation, ConversationMember, HistoryEntry
 from .errors import (
     AlreadyRegistered,
@@ -23,6 +33,8 @@ from .errors import (
     ConversationError,
     CorruptProfile,
     ForbiddenError,
+    KeyNotLogged,
+    LogUnavailable,
     NotFoundError,
     NotRegistered,
     ProcessingError,
@@ -38,6 +50,7 @@ from .events import (
     CommitDue,
     ConnectionState,
     ConnectionStatus,
+    ContactDevicesChanged,
     ConversationJoined,
     DeliveryGap,
     Error,
@@ -45,8 +58,11 @@ from .events import (
     KeyPackagesLow,
     MembershipChanged,
     MessageReceived,
+    NewDeviceOnAccount,
     RemovedFromConversation,
+    SplitViewAlert,
 )
+from .keylog import KeyLog, LoggedDevice
 from .pipeline import (
     GroupStates,
     InboundEntry,
@@ -67,7 +83,9 @@ __all__ = [
     "ConflictError",
     "ConnectionState",
     "ConnectionStatus",
+    "ContactDevicesChanged",
     "Content",
+    "ContentExtensionType",
     "ContentType",
     "Conversation",
     "ConversationError",
@@ -83,9 +101,14 @@ __all__ = [
     "HistoryEntry",
     "InboundEntry",
     "InboundMessage",
+    "KeyLog",
+    "KeyNotLogged",
     "KeyPackagesLow",
+    "LogUnavailable",
+    "LoggedDevice",
     "MembershipChanged",
     "MessageReceived",
+    "NewDeviceOnAccount",
     "NotFoundError",
     "NotRegistered",
     "Processed",
@@ -96,6 +119,7 @@ __all__ = [
     "RejectedError",
     "RemovedFromConversation",
     "ServerError",
+    "SplitViewAlert",
     "StateChange",
     "Text",
     "TransportError",

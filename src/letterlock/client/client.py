@@ -12,6 +12,14 @@ The group/conversation layer (conversations.py, processor.py) is the default
 :meth:`Client.create_group`, :meth:`Client.add_members`, :meth:`Client.remove_members`,
 :meth:`Client.leave`, :meth:`Client.send_text`, :meth:`Client.conversations`,
 :meth:`Client.members`, :meth:`Client.history`.
+
+Key transparency (on by default; see :mod:`letterlock.client.keylog`): the log key is
+pinned at registration; claimed KeyPackages and the leaves of incoming commits and
+Welcomes must be logged for their account (:class:`KeyNotLogged`, or an Error event);
+our own account is monitored on each connect and every ``monitor_interval`` seconds
+(:class:`NewDeviceOnAccount`); tree heads are gossiped in messages once per epoch and
+checked (:class:`SplitViewAlert`); :meth:`Client.safety_number` and
+:meth:`Client.epoch_code` give what people compare out of band.
 """
 
 from __future__ import annotations
@@ -32,13 +40,20 @@ from letterlock.mls.credentials import Credential
 from letterlock.mls.key_packages import create_key_package, key_package_ref
 from letterlock.mls.leaf_node import Lifetime
 from letterlock.protocol.statements import register_statement
+from letterlock.transparency import TransparencyError
 
+from .content import ContentExtension, ContentExtensionType, extension
 from .conversations import Conversation, ConversationMember, Conversations, HistoryEntry
 from .directory import CredentialPolicy, Directory, resolving
 from .errors import (
     AlreadyRegistered,
+    BadLogAnswer,
     ClientError,
+    ConversationError,
+    LogUnavailable,
+    NotFoundError,
     NotRegistered,
+    ServerError,
     TransportError,
 )
 from .events import (
@@ -49,7 +64,9 @@ from .events import (
     Error,
     Event,
     KeyPackagesLow,
+    MessageReceived,
 )
+from .keylog import KeyLog
 from .pipeline import InboundEntry, Pipeline, Processor
 from .processor import GroupProcessor
 from .profile import (
@@ -59,8 +76,9 @@ from .profile import (
     ensure_profile_dir,
     load_profile_key,
 )
+from .safety import epoch_code, safety_number
 from .store import AccountRow, KeyPackageSecret, Store, Tx
-from .transport import Api, Backoff, GapFrame, Hello, MailboxSocket
+from .transport import Api, Backoff, ClaimProof, DeviceInfo, GapFrame, Hello, MailboxSocket
 
 __all__ = ["Account", "Client", "Device"]
 
@@ -110,6 +128,12 @@ class Client:
     - ``key_package_batch``, ``key_package_low_water``: the pool size to keep on the
       server and the count under which :meth:`top_up_key_packages` refills it.
     - ``auto_top_up``: refill the pool when the server says it is low, on each connect.
+    - ``transparency``: key-transparency checks (default on; off only for servers
+      without a log, and then the server's device lists are trusted as they are).
+    - ``monitor_interval``: seconds between checks of our own account in the log while
+      receiving (also checked on each connect); ``gossip``: put our newest tree head in
+      the first message we send in each epoch of a group; ``monitor_sleep``: the
+      monitor's sleep (default ``asyncio.sleep``, apart from the backoff's ``sleep``).
     """
 
     def __init__(self, profile_dir: Path, *, passphrase: str | None,
@@ -118,7 +142,9 @@ class Client:
                  sleep: Callable[[float], Awaitable[None]],
                  http_transport: httpx.AsyncBaseTransport | None, scrypt: ScryptParams | None,
                  suite_id: int, key_package_batch: int, key_package_low_water: int,
-                 auto_top_up: bool) -> None:
+                 auto_top_up: bool, transparency: bool = True,
+                 monitor_interval: float = 3600.0, gossip: bool = True,
+                 monitor_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.profile_dir = profile_dir
         self._passphrase = passphrase
         self._processor = processor
@@ -145,6 +171,13 @@ class Client:
         self._directory: Directory | None = None
         self._conversations: Conversations | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._transparency = transparency
+        self._monitor_interval = monitor_interval
+        self._monitor_sleep = monitor_sleep
+        self._gossip_on = gossip
+        self._keylog: KeyLog | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
+        self._gossiped: dict[bytes, int] = {}  # group id -> last epoch we gossiped in
 
     @classmethod
     def open(cls, profile_dir: Path | str | None = None, *, passphrase: str | None = None,
@@ -155,7 +188,9 @@ class Client:
              http_transport: httpx.AsyncBaseTransport | None = None,
              scrypt: ScryptParams | None = None, suite_id: int = 1,
              key_package_batch: int = 20, key_package_low_water: int = 10,
-             auto_top_up: bool = True) -> Client:
+             auto_top_up: bool = True, transparency: bool = True,
+             monitor_interval: float = 3600.0, gossip: bool = True,
+             monitor_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Client:
         """A client over ``profile_dir`` (default: :func:`default_profile_dir`); the
         profile is created or opened on ``async with`` entry.
 
@@ -167,7 +202,9 @@ class Client:
                    rng=rng or SystemRandom(), clock=clock, backoff=Backoff(jitter),
                    sleep=sleep, http_transport=http_transport, scrypt=scrypt,
                    suite_id=suite_id, key_package_batch=key_package_batch,
-                   key_package_low_water=key_package_low_water, auto_top_up=auto_top_up)
+                   key_package_low_water=key_package_low_water, auto_top_up=auto_top_up,
+                   transparency=transparency, monitor_interval=monitor_interval,
+                   gossip=gossip, monitor_sleep=monitor_sleep)
 
     async def __aenter__(self) -> Client:
         """Lock, then open (or create) the profile.
@@ -186,6 +223,7 @@ class Client:
             account = await self._store.account()
             if account is not None:
                 self._bind(account, await self._store.transaction(_signature_key))
+                await self._load_keylog()
         except BaseException:
             await self.close()
             raise
@@ -200,6 +238,10 @@ class Client:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._monitor_task is not None:
+            self._monitor_task.cancel()
+            await asyncio.gather(self._monitor_task, return_exceptions=True)
+            self._monitor_task = None
         if self._receiver is not None:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
@@ -240,7 +282,11 @@ class Client:
         self._api = Api(account.server_url, transport=self._http_transport)
         self._api.device_id = account.device_id
         self._api.signer = lambda message: suite.sign(signature_key, message)
-        self._directory = Directory(self._api.devices)
+        if self._transparency:
+            self._directory = Directory(self._logged_devices, name=self._api.devices,
+                                        source="the key-transparency log")
+        else:
+            self._directory = Directory(self._api.devices)
         group_processor = GroupProcessor(account.handle, signature_key,
                                          CredentialPolicy(self._directory), self._rng)
         if self._processor is None:
@@ -249,7 +295,9 @@ class Client:
             store=self.store, api=self._api, directory=self._directory,
             processor=group_processor, suite=suite, handle=account.handle,
             device_id=account.device_id, signature_key=signature_key, rng=self._rng,
-            clock=self._clock, emit=self._emit)
+            clock=self._clock, emit=self._emit,
+            check_claim=self._check_claim if self._transparency else None,
+            gossip=self._gossip if self._transparency and self._gossip_on else None)
 
     def _require_account(self) -> tuple[AccountRow, bytes]:
         if self._account is None or self._signature_key is None:
@@ -286,18 +334,151 @@ class Client:
         public = suite.signature_public_key(private)
         api = Api(server_url, transport=self._http_transport)
         try:
+            # With key transparency, learn first that the server has a log: an account
+            # made on a server without one could never pass our own checks.
+            log_key = await _log_key(api) if self._transparency else None
             device_id = await api.register(
                 handle, public, self._suite_id,
                 suite.sign(private, register_statement(handle, public, self._suite_id)),
                 invite)
         finally:
             await api.aclose()
+        if log_key is not None and api.log_public_key not in (None, log_key):
+            raise LogUnavailable("the server named two different log keys")
         row = AccountRow(handle, api.server_url, device_id, self._suite_id, public,
                          int(self._clock()))
-        await store.transaction(lambda tx: tx.save_account(row))
+
+        def save(tx: Tx) -> None:
+            tx.save_account(row)
+            if log_key is not None:
+                KeyLog.pin_tx(tx, log_key, handle, device_id, public)
+
+        await store.transaction(save)
         self._bind(row, private)
+        await self._load_keylog()
         await self._publish_key_packages(self._batch, last_resort=True)
         return self.account()
+
+    # key transparency ------------------------------------------------------------------
+
+    async def _load_keylog(self) -> None:
+        if self._transparency and self._api is not None and self._account is not None:
+            self._keylog = await KeyLog.load(self.store, self._api, self._account.handle,
+                                             self._emit)
+
+    async def transparency(self) -> KeyLog:
+        """This profile's key-transparency log view, pinning the server's log key on
+        first use for a profile registered before key transparency.
+
+        :raises LogUnavailable: transparency is off, or the server has no log;
+            :raises NotRegistered.
+        """
+        row, _key = self._require_account()
+        if not self._transparency:
+            raise LogUnavailable("key transparency is turned off for this client")
+        if self._keylog is None:
+            log_key = await _log_key(self.api)
+            await self.store.transaction(lambda tx: KeyLog.pin_tx(
+                tx, log_key, row.handle, row.device_id, row.signature_key))
+            await self._load_keylog()
+        assert self._keylog is not None
+        return self._keylog
+
+    async def _logged_devices(self, handle: str) -> list[DeviceInfo]:
+        """The directory's fetch with key transparency: the log-proven devices."""
+        keylog = await self.transparency()
+        return [DeviceInfo(d.device_id, d.signature_key, d.cipher_suite, d.timestamp // 1000)
+                for d in (await keylog.devices(handle)).values()]
+
+    async def _check_claim(self, handle: str, device_id: str, signature_key: bytes,
+                           suite: int, proof: ClaimProof | None) -> None:
+        keylog = await self.transparency()
+        await keylog.check_claim(handle, device_id, signature_key, suite, proof)
+
+    def _gossip(self, group_id: bytes, epoch: int) -> tuple[ContentExtension, ...]:
+        """Our newest tree head, in the first message we send in each epoch."""
+        latest = self._keylog.latest if self._keylog is not None else None
+        if latest is None or self._gossiped.get(group_id) == epoch:
+            return ()
+        self._gossiped[group_id] = epoch
+        return (ContentExtension(ContentExtensionType.KT_TREE_HEAD, latest.to_bytes()),)
+
+    async def check_log(self) -> list[Event]:
+        """Check our own account in the log now: one NewDeviceOnAccount per device (or
+        key) we did not link. Also runs on each connect and every ``monitor_interval``
+        seconds while receiving (those events arrive through :meth:`events`).
+
+        :raises LogUnavailable; :raises BadLogAnswer: the log's answers did not
+            verify (a SplitViewAlert is emitted when tree heads contradict);
+            :raises TransportError: it could not be read.
+        """
+        keylog = await self.transparency()
+        try:
+            await keylog.refresh()
+        except TransparencyError as exc:
+            raise BadLogAnswer(f"the log's tree head: {exc}") from exc
+        return await keylog.monitor()
+
+    async def _monitor_once(self) -> None:
+        try:
+            for event in await self.check_log():
+                self._emit(event)
+        except (BadLogAnswer, ServerError, LogUnavailable) as exc:
+            self._emit(Error(f"key-transparency check of our account failed: {exc}"))
+        except TransportError:
+            pass  # unreachable: ConnectionState says so; the next check tries again
+        except ClientError as exc:
+            self._emit(Error(f"key-transparency check of our account failed: {exc}"))
+
+    async def _monitor_loop(self) -> None:
+        while True:
+            await self._monitor_sleep(self._monitor_interval)
+            await self._monitor_once()
+
+    async def _gossip_events(self, events: list[Event]) -> list[Event]:
+        """Check tree heads other members gossiped in the messages just received."""
+        found: list[Event] = []
+        if self._keylog is None:
+            return found
+        for event in events:
+            if not isinstance(event, MessageReceived):
+                continue
+            raw = extension(event.content, ContentExtensionType.KT_TREE_HEAD)
+            if raw is None:
+                continue
+            try:
+                found += await self._keylog.check_gossip(raw, event.conversation_id,
+                                                         event.sender)
+            except TransportError:
+                continue  # no verdict now; the next gossip is checked again
+        return found
+
+    async def safety_number(self, handle: str) -> str:
+        """The safety number with ``handle``: 60 digits in twelve groups of five, the
+        same on both sides, over both accounts' current log-proven devices (it changes
+        when either adds, removes or re-keys a device).
+
+        :raises LogUnavailable; :raises ConversationError: ``handle`` is us or has no
+            devices; :raises TransportError.
+        """
+        row, _key = self._require_account()
+        if handle == row.handle:
+            raise ConversationError("a safety number is between two accounts")
+        keylog = await self.transparency()
+        mine = await keylog.devices(row.handle)
+        theirs = await keylog.devices(handle)
+        if not theirs:
+            raise ConversationError(f"{handle} has no devices in the log")
+        return safety_number(row.handle, {d: v.signature_key for d, v in mine.items()},
+                             handle, {d: v.signature_key for d, v in theirs.items()})
+
+    async def epoch_code(self, conversation: Conversation) -> tuple[int, str]:
+        """The group's epoch and its epoch authenticator as a 20-digit code: members
+        who see the same code at the same epoch share one view of the group."""
+        async with self._group_lock:
+            epoch, authenticator = await self._require_conversations().epoch_authenticator(
+                conversation)
+        return epoch, epoch_code(authenticator)
 
     async def devices(self) -> list[Device]:
         """The account's devices, from the server."""
@@ -363,6 +544,9 @@ class Client:
             pipeline = Pipeline(self.store, self._processor, self._clock)
             self._receiver = asyncio.create_task(self._receive(pipeline),
                                                  name="letterlock-receiver")
+            if self._transparency and self._monitor_interval > 0:
+                self._monitor_task = asyncio.create_task(self._monitor_loop(),
+                                                         name="letterlock-kt-monitor")
         while True:
             event = await self._queue.get()
             if isinstance(event, _Closed):
@@ -400,6 +584,8 @@ class Client:
         if processed > hello.acked:
             await socket.ack(processed)
             await self.store.set_acked(processed)
+        if self._transparency:
+            await self._monitor_once()
         status = await self.api.pool_status()
         if status.low:
             self._emit(KeyPackagesLow(status.remaining))
@@ -414,7 +600,9 @@ class Client:
                 continue
             entry = InboundEntry(frame.seq, frame.sender_device_id, frame.payload,
                                  frame.created_at)
-            for event in await self._apply(pipeline, entry):
+            applied = await self._apply(pipeline, entry)
+            applied += await self._gossip_events(applied)
+            for event in applied:
                 if isinstance(event, CommitDue):
                     self._spawn(self._commit_due(event.conversation_id))
                 self._emit(event)
@@ -526,6 +714,15 @@ class Client:
                       limit: int = 100) -> list[HistoryEntry]:
         """The latest ``limit`` messages of the conversation, oldest first."""
         return await self._require_conversations().history(conversation, limit)
+
+
+async def _log_key(api: Api) -> bytes:
+    """The server's log key; :raises LogUnavailable: it has no log."""
+    try:
+        return await api.transparency_key()
+    except NotFoundError:
+        raise LogUnavailable("the server offers no key-transparency log "
+                             "(GET /v1/transparency/key: 404)") from None
 
 
 def _signature_key(tx: Tx) -> bytes | None:

@@ -5,7 +5,12 @@ Every command prints human-readable text, or one JSON document with ``--json``
 (as ``{"error", "detail"}`` with ``--json``) with exit status 1.
 
 Printing received message text is this module's purpose (it is the user's own
-terminal); nothing else here prints or logs message content or keys.
+terminal); nothing else here prints or logs message content or keys (``verify`` prints
+the safety number and its QR code: meant to be compared, and derived from public keys).
+
+Security events (a device on our account we did not link, a split view of the log) are
+printed boxed under a ``!! SECURITY`` banner by ``receive``, and ``audit`` exits 1 when
+the log is broken, saying what broke.
 """
 
 from __future__ import annotations
@@ -13,26 +18,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import io
 import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+import segno
+
+from letterlock.transparency import AuditReport, TransparencyError
+
+from .audit import AuditState, run_audit
 from .client import Account, Client, Device
 from .content import Text
 from .conversations import Conversation
 from .errors import ClientError, ServerError
 from .events import (
+    ContactDevicesChanged,
     ConversationJoined,
     DeliveryGap,
     Error,
     Event,
     MembershipChanged,
     MessageReceived,
+    NewDeviceOnAccount,
     RemovedFromConversation,
+    SplitViewAlert,
 )
+from .transport import Api
 
 __all__ = ["run_client_command"]
 
@@ -146,8 +162,42 @@ async def _group_rename(client: Client, args: argparse.Namespace) -> tuple[Any, 
     return _conversation_json(conv), f"renamed {_conversation_line(conv)}"
 
 
+async def _verify(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
+    """A safety number (and its QR code) with ``@handle``, or a group's epoch code."""
+    if args.target.startswith("@"):
+        number = await client.safety_number(args.target)
+        qr = io.StringIO()
+        segno.make(number.replace(" ", ""), error="m").terminal(out=qr, compact=True)
+        rows = [number[i:i + 23] for i in range(0, len(number), 24)]
+        text = (f"safety number with {args.target} (compare it with theirs, or scan "
+                f"their code):\n\n" + "\n".join(f"    {row}" for row in rows) +
+                "\n\n" + qr.getvalue())
+        return {"handle": args.target, "safety_number": number}, text
+    conv = await client.conversation(args.target)
+    epoch, code = await client.epoch_code(conv)
+    return ({"conversation": conv.id.hex(), "epoch": epoch, "epoch_code": code},
+            f"{conv.title} at epoch {epoch}: {code}\n"
+            "(every member sees the same code at the same epoch)")
+
+
 def event_json(event: Event, titles: dict[bytes, str]) -> dict[str, Any] | None:
     """One event as a JSON object for ``receive --json`` (None: not shown)."""
+    if isinstance(event, NewDeviceOnAccount):
+        return {"type": "security", "alert": "new_device_on_account",
+                "handle": event.handle, "device_id": event.device_id,
+                "log_index": event.index, "known_device": event.known_device,
+                "message": f"a device you did not link ({event.device_id}) was added to "
+                           f"{event.handle}" + (" with a new key" if event.known_device
+                                                else "")}
+    if isinstance(event, SplitViewAlert):
+        where = titles.get(event.conversation_id) if event.conversation_id else None
+        return {"type": "security", "alert": "split_view",
+                "conversation": event.conversation_id.hex() if event.conversation_id
+                else None, "title": where, "sender": event.sender,
+                "message": f"the server may be showing people different key logs: "
+                           f"{event.detail}"}
+    if isinstance(event, ContactDevicesChanged):
+        return {"type": "contact_devices", "handle": event.handle, "reason": event.reason}
     if isinstance(event, MessageReceived):
         body = event.content.body
         return {"type": "message", "conversation": event.conversation_id.hex(),
@@ -192,6 +242,13 @@ def event_text(data: dict[str, Any]) -> str:
         return f"* [{where}] {data['by']} {' and '.join(parts) or 'changed devices'}"
     if kind == "removed":
         return f"* [{where}] {data['by']} removed you"
+    if kind == "security":
+        line = f"!! SECURITY: {data['message']}"
+        bar = "!" * min(len(line) + 4, 100)
+        return f"{bar}\n! {line} !\n{bar}"
+    if kind == "contact_devices":
+        return (f"* {data['handle']}'s devices changed ({data['reason']}); your safety "
+                f"number with them changed")
     if kind == "gap":
         return f"! [{where}] messages {data['first']}..{data['last']} never arrived"
     return f"! error: {data['message']}"
@@ -239,10 +296,53 @@ _COMMANDS: dict[tuple[str, str], Callable[[Client, argparse.Namespace],
     ("group", "list"): _group_list,
     ("group", "members"): _group_members,
     ("group", "rename"): _group_rename,
+    ("verify", ""): _verify,
 }
 
 
+async def _audit(args: argparse.Namespace) -> tuple[Any, str] | int:
+    """Replay the log of ``--server``; exit 1 and say what broke if it is broken."""
+    state_path = Path(args.state) if args.state else None
+    state = AuditState.load(state_path) if state_path else AuditState()
+    api = Api(args.server)
+    try:
+        if args.auditor_token is None:
+            # A device's own login reads the log too (the profile's account).
+            async with Client.open(args.profile) as client:
+                report = await _audited(client.api, state, None, state_path)
+        else:
+            report = await _audited(api, state, args.auditor_token, state_path)
+    except TransparencyError as exc:
+        data = {"ok": False, "broken": type(exc).__name__, "detail": str(exc)}
+        if args.json:
+            print(json.dumps(data))
+        else:
+            print(f"!! AUDIT FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await api.aclose()
+    return ({"ok": True, "entries": report.entries, "added": report.added,
+             "removed": report.removed, "tree_heads": report.tree_heads,
+             "root_hash": report.root_hash.hex(),
+             "removals_of_unknown": list(report.removals_of_unknown)},
+            f"audit passed: {report.entries} entries ({report.added} added, "
+            f"{report.removed} removed), {report.tree_heads} tree heads consistent"
+            + (f"; removals of unknown devices at {list(report.removals_of_unknown)}"
+               if report.removals_of_unknown else ""))
+
+
+async def _audited(api: Api, state: AuditState, token: str | None,
+                   state_path: Path | None) -> AuditReport:
+    try:
+        return await run_audit(api, state, token=token)
+    finally:
+        if state_path is not None:
+            state.save(state_path)  # the heads seen are evidence, whatever the outcome
+
+
 async def _run(args: argparse.Namespace) -> tuple[Any, str] | int:
+    if args.command == "audit":
+        return await _audit(args)
     async with Client.open(args.profile) as client:
         if args.command == "receive":
             return await _receive(client, args)

@@ -17,6 +17,12 @@ Wire format (TLS presentation language, RFC 9420 §2.1, via :mod:`letterlock.cod
         ContentExtension extensions<V>;      /* franking and later additions */
     } Content;
 
+Extension code points (``ContentExtensionType``): ``kt_tree_head(1)``, whose data is
+an encoded :class:`~letterlock.transparency.SignedTreeHead` — the sender's newest view
+of the key-transparency log, gossiped so that members can catch a server that shows
+them different logs (see :mod:`letterlock.client.keylog`). Readers ignore code points
+they do not know.
+
 Forward compatibility: a content type this version does not know decodes to
 :class:`Unknown` (its body kept as bytes), so a newer sender never breaks an older
 reader; only a different ``version`` or malformed bytes raise ``DecodeError``.
@@ -36,11 +42,13 @@ __all__ = [
     "MESSAGE_ID_SIZE",
     "Content",
     "ContentExtension",
+    "ContentExtensionType",
     "ContentType",
     "Text",
     "Unknown",
     "decode_content",
     "encode_content",
+    "extension",
     "new_message_id",
     "text",
 ]
@@ -60,10 +68,24 @@ class ContentType(enum.IntEnum):
     ATTACHMENT = 6
 
 
+class ContentExtensionType(enum.IntEnum):
+    """Content extension code points."""
+
+    KT_TREE_HEAD = 1
+
+
 @dataclass(frozen=True, slots=True)
 class ContentExtension:
     extension_type: int
     data: bytes
+
+
+def extension(content: Content, extension_type: int) -> bytes | None:
+    """The data of ``content``'s first extension of ``extension_type``, if any."""
+    for ext in content.extensions:
+        if ext.extension_type == extension_type:
+            return ext.data
+    return None
 
 
 @dataclass(frozen=True, slots=True)

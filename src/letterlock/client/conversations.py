@@ -42,15 +42,17 @@ from letterlock.mls.group import (
 )
 from letterlock.mls.key_package import KeyPackage
 from letterlock.mls.key_packages import verify_key_package
+from letterlock.mls.tree_validation import CredentialRejectedError
 
 from ._records import ConversationKind, ConversationRecord, ConversationStatus
-from .content import Content, decode_content, encode_content
+from .content import Content, ContentExtension, decode_content, encode_content
 from .content import text as text_content
 from .directory import CredentialPolicy, Directory, handle_of, resolving
 from .errors import (
     CommitRaceLost,
     ConflictError,
     ConversationError,
+    KeyNotLogged,
     ServerError,
     TransportError,
     UnknownIdentity,
@@ -65,11 +67,13 @@ from .processor import (
     roster_handles,
 )
 from .store import HistoryRow, Store, Tx
-from .transport import Api, GroupCommit, GroupPosted
+from .transport import Api, ClaimProof, GroupCommit, GroupPosted
 
 __all__ = ["Conversation", "ConversationMember", "Conversations", "HistoryEntry"]
 
 T = TypeVar("T")
+ClaimCheck = Callable[[str, str, bytes, int, ClaimProof | None], Awaitable[None]]
+Gossip = Callable[[bytes, int], tuple[ContentExtension, ...]]
 MAX_COMMIT_ATTEMPTS = 5
 GROUP_ID_SIZE = 32
 
@@ -128,13 +132,17 @@ class Conversations:
     """The operations behind :class:`~letterlock.client.Client`'s conversation methods.
 
     ``emit`` receives events caused by commits learnt out of band (from a 409), which
-    the mailbox will not show again.
+    the mailbox will not show again. ``check_claim`` (key transparency) checks each
+    claimed KeyPackage's log proof and raises KeyNotLogged; ``gossip`` gives the
+    content extensions to add to a message in a group at an epoch.
     """
 
     def __init__(self, *, store: Store, api: Api, directory: Directory,
                  processor: GroupProcessor, suite: CipherSuite, handle: str,
                  device_id: str, signature_key: bytes, rng: RandomSource,
-                 clock: Callable[[], float], emit: Callable[[Event], None]) -> None:
+                 clock: Callable[[], float], emit: Callable[[Event], None],
+                 check_claim: ClaimCheck | None = None,
+                 gossip: Gossip | None = None) -> None:
         self._store = store
         self._api = api
         self._directory = directory
@@ -147,6 +155,8 @@ class Conversations:
         self._rng = rng
         self._clock = clock
         self._emit = emit
+        self._check_claim = check_claim
+        self._gossip = gossip
 
     # reading ------------------------------------------------------------------------
 
@@ -201,6 +211,11 @@ class Conversations:
             m.leaf, handle_of(m.credential.identity),
             self._directory.device_id(handle_of(m.credential.identity), m.signature_key),
             m.leaf == group.own_leaf) for m in roster]
+
+    async def epoch_authenticator(self, conversation: Conversation) -> tuple[int, bytes]:
+        """The group's current epoch and its epoch authenticator (RFC 9420 §8.7)."""
+        _record, group = await self._load_active(conversation.id)
+        return group.epoch, group.epoch_authenticator
 
     async def history(self, conversation: Conversation, limit: int = 100) -> list[HistoryEntry]:
         """The latest ``limit`` messages, oldest first."""
@@ -311,11 +326,13 @@ class Conversations:
         """Encrypt and send ``message``; returns its client message id. The message is
         in our history before it leaves (the server does not echo it back)."""
         content = text_content(message, rng=self._rng, sent_at_ms=int(self._clock() * 1000))
-        encoded = encode_content(content)
         wire_id = content.client_message_id.hex()
         gid = conversation.id
         for _attempt in range(MAX_COMMIT_ATTEMPTS):
             record, group = await self._load_active(conversation.id)
+            if self._gossip is not None:
+                content = replace(content, extensions=self._gossip(gid, group.epoch))
+            encoded = encode_content(content)
             ciphertext = group.encrypt(encoded)
             row = HistoryRow(conversation.id, self._handle, content.client_message_id, None,
                              content.sent_at_ms, self._now(), encoded)
@@ -410,11 +427,10 @@ class Conversations:
         account's other devices). A handle without devices is an error."""
         claimed: list[KeyPackage] = []
         wanted = list(handles)
-        if own:
-            ours = await self._api.devices(self._handle)
-            self._directory.learn(self._handle, ours)
-            if any(d.device_id != self._device_id for d in ours):
-                wanted.append(self._handle)
+        # The directory's listings were refreshed by the caller (from the log, with key
+        # transparency): our other devices are the ones it proves.
+        if own and any(d != self._device_id for d in self._directory.device_ids(self._handle)):
+            wanted.append(self._handle)
         for handle in wanted:
             packages = [c for c in await self._api.claim_key_packages(handle)
                         if c.device_id != self._device_id]
@@ -431,7 +447,16 @@ class Conversations:
                 if handle_of(leaf.credential.identity) != handle:
                     raise ConversationError(f"a KeyPackage for {handle} names another "
                                             "account")
-                self._policy.check_device(handle, leaf.signature_key)
+                if self._check_claim is not None:
+                    await self._check_claim(handle, c.device_id, leaf.signature_key,
+                                            kp.cipher_suite, c.transparency)
+                try:
+                    self._policy.check_device(handle, leaf.signature_key)
+                except CredentialRejectedError:
+                    if self._check_claim is None:
+                        raise
+                    raise KeyNotLogged(handle, c.device_id, "not among the account's "
+                                       "devices in the log") from None
                 if self._directory.device_id(handle, leaf.signature_key) != c.device_id:
                     raise ConversationError(f"a KeyPackage for {handle} has another "
                                             "device's key")

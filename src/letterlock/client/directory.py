@@ -5,10 +5,12 @@ Letterlock credentials are basic credentials whose identity is the account handl
 handle. :class:`Directory` caches the server's device lists; :class:`CredentialPolicy`
 is the MLS ``CredentialValidator`` over that cache.
 
-The seam: today the device list comes from the server, so the server could still add a
-device of its own making to ``@bob``'s list. Key transparency replaces exactly this
-check: :meth:`CredentialPolicy.check_device` will require an inclusion proof in the
-verified log instead of the server's word, and nothing else needs to change.
+Where the lists come from: with key transparency (the default), ``fetch`` is
+:meth:`letterlock.client.keylog.KeyLog.devices` — each device proven by an entry opened
+to the handle and included in the verified log — so the server cannot add a device of
+its own making to ``@bob``'s list without logging it where @bob's monitor sees it. The
+server's own device list (``name``) then only names a refused device in the error.
+Without key transparency, ``fetch`` is the server's list.
 
 Validation runs inside the receive pipeline's transaction, where there is no I/O. A
 handle or key that the cache does not know raises
@@ -59,9 +61,14 @@ class Directory:
     fresh list is rejected rather than looked up again.
     """
 
-    def __init__(self, fetch: Callable[[str], Awaitable[list[DeviceInfo]]]) -> None:
+    def __init__(self, fetch: Callable[[str], Awaitable[list[DeviceInfo]]], *,
+                 name: Callable[[str], Awaitable[list[DeviceInfo]]] | None = None,
+                 source: str = "the server's device list") -> None:
         self._fetch = fetch
+        self._name = name
+        self.source = source
         self._listings: dict[str, _Listing] = {}
+        self._names: dict[str, _Listing] = {}
         self._fresh: set[str] = set()
 
     async def refresh(self, handles: Iterable[str]) -> None:
@@ -72,6 +79,13 @@ class Directory:
             except NotFoundError:
                 listed = []
             self._listings[handle] = _Listing({d.signature_key: d.device_id for d in listed})
+            if self._name is not None:
+                try:
+                    named = await self._name(handle)
+                except NotFoundError:
+                    named = []
+                self._names[handle] = _Listing({d.signature_key: d.device_id
+                                                for d in named})
             self._fresh.add(handle)
 
     def settle(self) -> None:
@@ -85,6 +99,16 @@ class Directory:
     def device_id(self, handle: str, signature_key: bytes) -> str | None:
         """The id of ``handle``'s device with this key, if the cache lists it."""
         listing = self._listings.get(handle)
+        return None if listing is None else listing.devices.get(signature_key)
+
+    def device_ids(self, handle: str) -> list[str]:
+        """The device ids the cache lists for ``handle``."""
+        listing = self._listings.get(handle)
+        return [] if listing is None else sorted(listing.devices.values())
+
+    def named(self, handle: str, signature_key: bytes) -> str | None:
+        """The device id the server (unverified) gives this key, for error messages."""
+        listing = self._names.get(handle)
         return None if listing is None else listing.devices.get(signature_key)
 
     def handle_of_device(self, device_id: str) -> str | None:
@@ -126,7 +150,10 @@ class CredentialPolicy:
         if self.directory.device_id(handle, signature_key) is not None:
             return
         if self.directory.is_fresh(handle):
-            raise CredentialRejectedError(f"the signature key is not a device of {handle}")
+            name = self.directory.named(handle, signature_key) or "(unlisted)"
+            raise CredentialRejectedError(
+                f"{handle}'s device {name}: its signature key is not in "
+                f"{self.directory.source}")
         raise UnknownIdentity(frozenset({handle}))
 
 

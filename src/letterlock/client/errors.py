@@ -13,7 +13,12 @@
     ├── ConversationError      a conversation operation cannot be done (caller misuse:
     │                          unknown conversation, not a member, nobody to add)
     ├── CommitRaceLost         every retry of a commit lost the epoch to another member
+    ├── KeyNotLogged           a device key is not proven in the key-transparency log:
+    │                          the device is refused (not added, its commit rejected)
+    ├── LogUnavailable         key transparency is on, but the server offers no log
     └── TransportError         the server could not be reached or spoke garbage
+        ├── BadLogAnswer       the key-transparency log answered with entries or proofs
+        │                      that do not verify (the server's fault, worth showing)
         └── ServerError        the server answered ``{error, detail}`` with a 4xx/5xx
             ├── AuthError        401 (after one fresh login)
             ├── ForbiddenError   403
@@ -29,6 +34,7 @@ from typing import Any
 __all__ = [
     "AlreadyRegistered",
     "AuthError",
+    "BadLogAnswer",
     "ClientError",
     "ConflictError",
     "CorruptProfile",
@@ -42,6 +48,8 @@ __all__ = [
     "ServerError",
     "CommitRaceLost",
     "ConversationError",
+    "KeyNotLogged",
+    "LogUnavailable",
     "TransportError",
     "UnknownIdentity",
     "WrongProfileKey",
@@ -100,8 +108,31 @@ class CommitRaceLost(ClientError):
     """Other members' commits won the epoch on every attempt (bounded retries)."""
 
 
+class KeyNotLogged(ClientError):
+    """The signature key of ``handle``'s device ``device_id`` is not proven in the
+    key-transparency log (``reason`` says which check failed). Letterlock refuses such
+    a key: the server alone must not be able to add a device to anyone's account."""
+
+    def __init__(self, handle: str, device_id: str, reason: str) -> None:
+        super().__init__(f"{handle}'s device {device_id} is not in the key-transparency "
+                         f"log ({reason}); it was not added")
+        self.handle = handle
+        self.device_id = device_id
+        self.reason = reason
+
+
+class LogUnavailable(ClientError):
+    """Key transparency is on, but the server offers no log key (a server without key
+    transparency): nothing can be checked, so nothing is trusted."""
+
+
 class TransportError(ClientError):
     pass
+
+
+class BadLogAnswer(TransportError):
+    """The key-transparency log's answer does not verify: an entry for another account,
+    a handle commitment that does not open, an inclusion proof that fails."""
 
 
 class ServerError(TransportError):

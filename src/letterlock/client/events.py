@@ -13,6 +13,7 @@ from .content import Content
 __all__ = [
     "CommitDue",
     "ConnectionState",
+    "ContactDevicesChanged",
     "ConnectionStatus",
     "ConversationJoined",
     "DeliveryGap",
@@ -21,7 +22,9 @@ __all__ = [
     "KeyPackagesLow",
     "MembershipChanged",
     "MessageReceived",
+    "NewDeviceOnAccount",
     "RemovedFromConversation",
+    "SplitViewAlert",
 ]
 
 
@@ -129,5 +132,47 @@ class Error:
     fatal: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class NewDeviceOnAccount:
+    """SECURITY: the key-transparency log shows a device on *our own* account that this
+    device did not link (``known_device``: a device id we know, with another key).
+
+    Either the account's owner linked it elsewhere, or the server added a ghost device
+    or swapped a key to read future messages. Show it prominently.
+    """
+
+    handle: str
+    device_id: str
+    index: int
+    timestamp: int
+    known_device: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SplitViewAlert:
+    """SECURITY: the log showed someone a tree head that is not consistent with ours
+    (two histories: the server may be showing different key directories to different
+    users). ``conversation_id``/``sender`` say where the other head came from (gossip),
+    None when our own checks found it."""
+
+    detail: str
+    conversation_id: bytes | None = None
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDevicesChanged:
+    """A contact's log-verified device list changed since we last looked.
+
+    ``reason``: "new device logged", "device removed", or "unexplained" (a device
+    appeared without a new log entry, or vanished without a removal entry: the log
+    left something out of one of its answers). Safety numbers with them change.
+    """
+
+    handle: str
+    reason: str
+
+
 Event = (MessageReceived | DeliveryGap | KeyPackagesLow | ConnectionState | Error
-         | ConversationJoined | MembershipChanged | RemovedFromConversation | CommitDue)
+         | ConversationJoined | MembershipChanged | RemovedFromConversation | CommitDue
+         | NewDeviceOnAccount | SplitViewAlert | ContactDevicesChanged)

@@ -23,13 +23,18 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from letterlock.codec import DecodeError
 from letterlock.protocol.statements import auth_statement
+from letterlock.transparency import ConsistencyProof, LogEntry, ProvenEntry, SignedTreeHead
 
 from .errors import AuthError, TransportError, server_error
 
 __all__ = [
+    "AccountLog",
     "Api",
     "Backoff",
+    "ClaimProof",
+    "LogPage",
     "ClaimedKeyPackage",
     "DeviceInfo",
     "EntryFrame",
@@ -90,10 +95,53 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimProof:
+    """A claimed KeyPackage's key-transparency proof, still encoded (it is checked, and
+    a malformed one refused, by :mod:`letterlock.client.keylog`)."""
+
+    index: int
+    proven: bytes
+    tree_head: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedKeyPackage:
     device_id: str
     key_package: bytes
     last_resort: bool
+    transparency: ClaimProof | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLog:
+    """One page of the log's listing for a handle: entries proven against ``tree_head``."""
+
+    tree_head: SignedTreeHead
+    entries: tuple[ProvenEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """One page of the whole log (for auditors): ``(index, entry)`` under ``tree_head``."""
+
+    tree_head: SignedTreeHead
+    entries: tuple[tuple[int, LogEntry], ...]
+
+
+def _decoded(what: str, parse: Callable[[], Any]) -> Any:
+    try:
+        return parse()
+    except (DecodeError, KeyError, TypeError, ValueError) as exc:
+        raise TransportError(f"malformed {what} from the server: {exc}") from None
+
+
+def _claim_proof(data: Any) -> ClaimProof | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return ClaimProof(int(data["index"]), _unb64(data["proven"]), _unb64(data["tree_head"]))
+    except (KeyError, TypeError, ValueError):
+        return None  # refused later as "no proof", naming the device
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +180,7 @@ class Api:
                                        timeout=timeout)
         self.device_id: str | None = None
         self.signer: Signer | None = None
+        self.log_public_key: bytes | None = None  # from the registration answer, if any
         self._token: str | None = None
 
     async def aclose(self) -> None:
@@ -208,6 +257,8 @@ class Api:
         if invite is not None:
             body["invite"] = invite
         created = await self.call("POST", "/v1/accounts", body, auth=False)
+        key = created.get("log_public_key")
+        self.log_public_key = None if key is None else _decoded("log key", lambda: _unb64(key))
         return str(created["device_id"])
 
     async def devices(self, handle: str) -> list[DeviceInfo]:
@@ -231,7 +282,63 @@ class Api:
         """One KeyPackage per device of ``handle`` (one-time ones are consumed)."""
         claimed = await self.call("POST", f"/v1/accounts/{handle}/keypackages/claim")
         return [ClaimedKeyPackage(k["device_id"], _unb64(k["key_package"]),
-                                  bool(k["last_resort"])) for k in claimed["key_packages"]]
+                                  bool(k["last_resort"]), _claim_proof(k.get("transparency")))
+                for k in claimed["key_packages"]]
+
+    # key transparency (see letterlock.transparency) -------------------------------------
+
+    async def transparency_key(self) -> bytes:
+        """The log's raw Ed25519 public key (``GET /v1/transparency/key``)."""
+        found = await self.call("GET", "/v1/transparency/key", auth=False)
+        key: bytes = _decoded("log key", lambda: _unb64(found["public_key"]))
+        return key
+
+    async def tree_head(self, since: int) -> tuple[SignedTreeHead, ConsistencyProof | None]:
+        """The log's newest signed tree head, with a consistency proof from size
+        ``since`` to it (None when ``since`` is 0 or the current size)."""
+        found = await self.call("GET", "/v1/transparency/head", auth=False,
+                                params={"since": since})
+
+        def parse() -> tuple[SignedTreeHead, ConsistencyProof | None]:
+            proof = found.get("consistency")
+            return (SignedTreeHead.from_bytes(_unb64(found["tree_head"])),
+                    None if proof is None else ConsistencyProof.from_bytes(_unb64(proof)))
+
+        head: tuple[SignedTreeHead, ConsistencyProof | None] = _decoded("tree head", parse)
+        return head
+
+    async def account_log(self, handle: str, after: int, limit: int) -> AccountLog:
+        """The log's entries for ``handle`` with index > ``after``, with openings and
+        inclusion proofs against one tree head."""
+        found = await self.call("GET", f"/v1/transparency/accounts/{handle}",
+                                params={"after": after, "limit": limit})
+
+        def parse() -> AccountLog:
+            return AccountLog(SignedTreeHead.from_bytes(_unb64(found["tree_head"])),
+                              tuple(ProvenEntry.from_bytes(_unb64(e["proven"]))
+                                    for e in found["entries"]))
+
+        page: AccountLog = _decoded("account log", parse)
+        return page
+
+    async def log_entries(self, start: int, limit: int, *,
+                          token: str | None = None) -> LogPage:
+        """Entries ``start..start+limit`` of the whole log (an auditor's read); with
+        ``token`` (an auditor token) instead of this device's login."""
+        params = {"start": start, "limit": limit}
+        if token is None:
+            found = await self.call("GET", "/v1/transparency/entries", params=params)
+        else:
+            found = self._check(await self._send("GET", "/v1/transparency/entries", None,
+                                                 token, params))
+
+        def parse() -> LogPage:
+            return LogPage(SignedTreeHead.from_bytes(_unb64(found["tree_head"])),
+                           tuple((int(e["index"]), LogEntry.from_bytes(_unb64(e["entry"])))
+                                 for e in found["entries"]))
+
+        page: LogPage = _decoded("log page", parse)
+        return page
 
     # groups (see the server's group delivery service) ---------------------------------
 

@@ -4,7 +4,8 @@ Public surface:
 
 - :class:`Reader` / :class:`Writer`: typed ``pull_*`` / ``push_*`` pairs for fixed-width
   integers, fixed and variable-length opaque data, vectors, optionals and blocks.
-- :class:`Struct`: base class of wire structures (``push``/``pull``, ``to_bytes``/``from_bytes``).
+- :class:`Struct`: base class of wire structures (``push``/``pull``, ``to_bytes``/``from_bytes``);
+  :class:`CachedStruct` for frozen values whose encoding is made once.
 - :func:`decode` / :func:`encode`: one value from/to exactly these bytes.
 
 Errors::
@@ -18,10 +19,11 @@ This package imports nothing else of Letterlock's.
 
 from ._buffer import VARINT_MAX, Reader, Writer, decode, encode, encode_varint
 from ._errors import CodecError, DecodeError, EncodeError
-from ._struct import Struct
+from ._struct import CachedStruct, Struct
 
 __all__ = [
     "VARINT_MAX",
+    "CachedStruct",
     "CodecError",
     "DecodeError",
     "EncodeError",

@@ -54,6 +54,10 @@ class Reader:
     def at_end(self) -> bool:
         return self._pos >= self._end
 
+    def read_since(self, start: int) -> bytes:
+        """The bytes consumed from position ``start`` up to the current position."""
+        return bytes(self._data[start:self._pos])
+
     def error(self, message: str) -> DecodeError:
         """A DecodeError that names the current position."""
         return DecodeError(message, self._pos)
@@ -205,8 +209,9 @@ class Writer:
         self._buf += encode_varint(value)
 
     def push_opaque(self, data: bytes | bytearray) -> None:
-        self.push_varint(len(data))
-        self._buf += data
+        buf = self._buf
+        buf += encode_varint(len(data))
+        buf += data
 
     def push_vector(self, items: Iterable[T], item: Callable[[Writer, T], None]) -> None:
         inner = Writer()
@@ -231,8 +236,14 @@ class Writer:
         self._buf.append(1 if value else 0)
 
 
+# The one-byte encodings, ready-made: most lengths in MLS are below 64.
+_ONE_BYTE = tuple(bytes((i,)) for i in range(1 << 6))
+
+
 def encode_varint(value: int) -> bytes:
     """The minimal RFC 9420 §2.1.2 encoding of a vector length."""
+    if 0 <= value < 1 << 6:
+        return _ONE_BYTE[value]
     if value < 0 or value > VARINT_MAX:
         raise EncodeError(f"vector length out of range: {value}")
     if value < 1 << 6:

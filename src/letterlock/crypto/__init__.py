@@ -23,7 +23,7 @@ the labeled structures).
 
 from ._errors import CryptoError, DecryptError, InvalidKeyError, UnsupportedError, VerifyError
 from .random import RandomSource, SeededRandom, SystemRandom
-from .signature import SignatureScheme, SignatureSchemeId, signature_scheme
+from .signature import SignatureScheme, SignatureSchemeId, SigningKey, signature_scheme
 from .suite import (
     KEY_PACKAGE_REF_LABEL,
     PROPOSAL_REF_LABEL,
@@ -44,6 +44,7 @@ __all__ = [
     "SeededRandom",
     "SignatureScheme",
     "SignatureSchemeId",
+    "SigningKey",
     "SystemRandom",
     "UnsupportedError",
     "VerifyError",

@@ -100,6 +100,12 @@ def verify_psk_inputs(mode: Mode, psk: bytes, psk_id: bytes) -> None:
         raise PskInputError(f"a PSK must be at least {MIN_PSK_LENGTH} bytes")
 
 
+def hash_info(kdf: LabeledKdf, info: bytes) -> bytes:
+    """``info_hash = LabeledExtract("", "info_hash", info)`` (RFC 9180 §5.1): the same for
+    every key schedule with this ``info``, whatever the recipient."""
+    return kdf.labeled_extract(b"", b"info_hash", info)
+
+
 def key_schedule(
     kdf: LabeledKdf,
     aead: AeadId,
@@ -108,16 +114,20 @@ def key_schedule(
     info: bytes,
     psk: bytes,
     psk_id: bytes,
+    info_hash: bytes | None = None,
 ) -> KeySchedule:
     """KeySchedule (RFC 9180 §5.1). ``kdf`` carries the full HPKE suite_id.
 
     The RFC's KeySchedule begins with VerifyPSKInputs; here the caller runs
     :func:`verify_psk_inputs` itself, before the KEM, so this function assumes it passed.
+    ``info_hash``, when given, must be :func:`hash_info` of ``info`` (for a caller
+    sealing to many recipients under one large info).
     """
     n_k, n_n = aead_sizes(aead)
     # Hashing psk_id and info first fixes the context's length whatever their sizes.
     psk_id_hash = kdf.labeled_extract(b"", b"psk_id_hash", psk_id)
-    info_hash = kdf.labeled_extract(b"", b"info_hash", info)
+    if info_hash is None:
+        info_hash = hash_info(kdf, info)
     context = i2osp(mode, 1) + psk_id_hash + info_hash
     secret = kdf.labeled_extract(shared_secret, b"secret", psk)
     return KeySchedule(

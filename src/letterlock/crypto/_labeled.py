@@ -13,10 +13,12 @@ is a small TLS struct; here they are, one class each, encoded with the strict co
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Self
 
-from letterlock.codec import Reader, Struct, Writer
+from letterlock.codec import EncodeError, Reader, Struct, Writer, encode_varint
 
 # RFC 9420 §5.1.2, §5.1.3, §8: label = "MLS 1.0 " + Label.
 MLS_LABEL_PREFIX = b"MLS 1.0 "
@@ -79,24 +81,45 @@ class RefHashInput(_LabelAndValue):
     """``struct { opaque label<V>; opaque value<V>; } RefHashInput`` (§5.2)."""
 
 
+# The functions below run on every KDF step, signature and HPKE call (tens of times per
+# message), so they write the same bytes as the structs' ``to_bytes`` directly instead
+# of going through a Writer; tests check that the two agree.
+_U16 = struct.Struct(">H")
+
+
+def _two_opaques(first: bytes, second: bytes) -> bytes:
+    return b"".join((encode_varint(len(first)), first, encode_varint(len(second)), second))
+
+
+@lru_cache(maxsize=256)
+def _label_field(label: Label) -> bytes:
+    # ``opaque label<V>`` holding "MLS 1.0 " + Label: the protocol uses a few dozen
+    # fixed labels, so each is encoded once (a pure function of its argument).
+    full = mls_label(label)
+    return encode_varint(len(full)) + full
+
+
 def kdf_label(label: Label, context: bytes, length: int) -> bytes:
     """The encoded KDFLabel for ExpandWithLabel(·, Label, Context, Length)."""
-    return KDFLabel(length, mls_label(label), context).to_bytes()
+    if not 0 <= length <= 0xFFFF:
+        raise EncodeError(f"uint16 out of range: {length}")
+    return b"".join((_U16.pack(length), _label_field(label), encode_varint(len(context)),
+                     context))
 
 
 def sign_content(label: Label, content: bytes) -> bytes:
     """The encoded SignContent for SignWithLabel / VerifyWithLabel."""
-    return SignContent(mls_label(label), content).to_bytes()
+    return b"".join((_label_field(label), encode_varint(len(content)), content))
 
 
 def encrypt_context(label: Label, context: bytes) -> bytes:
     """The encoded EncryptContext used as HPKE ``info`` by EncryptWithLabel."""
-    return EncryptContext(mls_label(label), context).to_bytes()
+    return b"".join((_label_field(label), encode_varint(len(context)), context))
 
 
 def ref_hash_input(label: bytes, value: bytes) -> bytes:
     """The encoded RefHashInput (label taken verbatim, §5.2)."""
-    return RefHashInput(label, value).to_bytes()
+    return _two_opaques(bytes(label), value)
 
 
 __all__ = [

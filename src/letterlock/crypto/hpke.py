@@ -35,6 +35,8 @@ check both directions of agreement with pyca's implementation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ._dhkem import KemId, dhkem
 from ._hpke_context import (
     AeadId,
@@ -47,6 +49,7 @@ from ._hpke_context import (
     ReceiverContext,
     SenderContext,
     aead_sizes,
+    hash_info,
     key_schedule,
     verify_psk_inputs,
 )
@@ -152,6 +155,32 @@ class Hpke:
         self._require_aead()
         return self.setup_receiver(enc, private_key, info).open(aad, ciphertext)
 
+    def seal_each(
+        self, recipients: Sequence[tuple[bytes, bytes]], info: bytes, aad: bytes,
+        rng: RandomSource,
+    ) -> list[tuple[bytes, bytes]]:
+        """SealBase of each ``(public_key, plaintext)`` under one ``info``.
+
+        The same output, in the same order and from the same draws of ``rng``, as
+        :meth:`seal` called for each recipient in turn; but ``info`` is hashed once,
+        since its hash is the same in every recipient's key schedule (RFC 9180 §5.1
+        ``info_hash``). That matters when the info is large: an MLS Welcome binds every
+        new member's secrets to the whole encrypted GroupInfo (RFC 9420 §12.4.3.1).
+
+        :returns: ``(enc, ciphertext)`` per recipient.
+        :raises InvalidKeyError: a public key is not a valid key of this KEM.
+        :raises ExportOnlyError: the suite is export-only.
+        """
+        self._require_aead()
+        info_hash = hash_info(self._kdf, info)
+        sealed = []
+        for public_key, plaintext in recipients:
+            ephemeral_private_key, _ = self.generate_key_pair(rng)
+            enc, context = self._setup_sender_with_ephemeral(
+                public_key, info, ephemeral_private_key, info_hash=info_hash)
+            sealed.append((enc, context.seal(aad, plaintext)))
+        return sealed
+
     # ---- contexts (RFC 9180 §5.1.1-§5.1.4) -------------------------------------------
 
     def setup_sender(
@@ -216,16 +245,19 @@ class Hpke:
         psk: bytes = b"",
         psk_id: bytes = b"",
         sender_private_key: bytes | None = None,
+        info_hash: bytes | None = None,
     ) -> tuple[bytes, SenderContext]:
         """The deterministic core of :meth:`setup_sender`: the ephemeral key is given.
 
         For test vectors (RFC 9180 Appendix A derives skEm from ikmE) and for tests that
         need reproducible output. Never reuse an ephemeral key in production.
+        ``info_hash``: see :meth:`seal_each`.
         """
         mode = _mode(psk, psk_id, sender_private_key is not None)
         verify_psk_inputs(mode, psk, psk_id)
         shared_secret, enc = self._kem.encap(public_key, ephemeral_private_key, sender_private_key)
-        schedule = key_schedule(self._kdf, self.aead, mode, shared_secret, info, psk, psk_id)
+        schedule = key_schedule(self._kdf, self.aead, mode, shared_secret, info, psk, psk_id,
+                                info_hash)
         return enc, SenderContext(self._kdf, self.aead, schedule)
 
     def _require_aead(self) -> None:

@@ -17,6 +17,7 @@ nonce of the wrong size). See :mod:`letterlock.crypto.signature` for signature k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -28,7 +29,13 @@ from ._kdf import Kdf
 from ._labeled import Label
 from .hpke import AeadId, Hpke, KdfId, KemId
 from .random import RandomSource
-from .signature import SignatureScheme, SignatureSchemeId, signature_scheme
+from .signature import (
+    PrivateKey,
+    SignatureScheme,
+    SignatureSchemeId,
+    SigningKey,
+    signature_scheme,
+)
 
 # RFC 9420 §5.2: the two RefHash labels the protocol defines (prefix included).
 KEY_PACKAGE_REF_LABEL = b"MLS 1.0 KeyPackage Reference"
@@ -99,7 +106,7 @@ class CipherSuite:
 
     # ---- signature keys ----------------------------------------------------------------
 
-    def sign(self, private_key: bytes, message: bytes) -> bytes:
+    def sign(self, private_key: PrivateKey, message: bytes) -> bytes:
         return self.signature.sign(private_key, message)
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> None:
@@ -110,8 +117,12 @@ class CipherSuite:
         """``(private, public)`` signature keys drawn from ``rng``."""
         return self.signature.generate_key_pair(rng)
 
-    def signature_public_key(self, private_key: bytes) -> bytes:
+    def signature_public_key(self, private_key: PrivateKey) -> bytes:
         return self.signature.public_key(private_key)
+
+    def signing_key(self, private_key: PrivateKey) -> SigningKey:
+        """The signature private key parsed once, for an owner that signs repeatedly."""
+        return self.signature.signing_key(private_key)
 
     # ---- labeled KDF functions (RFC 9420 §8, §9.1) --------------------------------------
 
@@ -150,7 +161,7 @@ class CipherSuite:
 
     # ---- labeled signatures (RFC 9420 §5.1.2) -------------------------------------------
 
-    def sign_with_label(self, private_key: bytes, label: Label, content: bytes) -> bytes:
+    def sign_with_label(self, private_key: PrivateKey, label: Label, content: bytes) -> bytes:
         """SignWithLabel: sign the encoded SignContent."""
         return self.signature.sign(private_key, _labeled.sign_content(label, content))
 
@@ -173,6 +184,22 @@ class CipherSuite:
         """
         info = _labeled.encrypt_context(label, context)
         return self.hpke.seal(public_key, info, b"", plaintext, rng)
+
+    def encrypt_with_label_each(
+        self, recipients: Sequence[tuple[bytes, bytes]], label: Label, context: bytes,
+        rng: RandomSource,
+    ) -> list[tuple[bytes, bytes]]:
+        """EncryptWithLabel of each ``(public_key, plaintext)`` under one label and
+        context: what calling :meth:`encrypt_with_label` for each gives (same ``rng``
+        draws, same order), with the EncryptContext built and hashed once
+        (:meth:`Hpke.seal_each`). For a Welcome, whose context is the encrypted
+        GroupInfo: one copy and one hash of it, not one per new member.
+
+        :returns: ``(kem_output, ciphertext)`` per recipient.
+        :raises InvalidKeyError: a public key is not a valid HPKE public key.
+        """
+        info = _labeled.encrypt_context(label, context)
+        return self.hpke.seal_each(recipients, info, b"", rng)
 
     def decrypt_with_label(
         self, private_key: bytes, label: Label, context: bytes, kem_output: bytes,

@@ -14,7 +14,8 @@ Two kinds of check live here, and they fail differently:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import TypeVar
 
@@ -61,7 +62,7 @@ def push_uint16s(w: Writer, values: Sequence[int]) -> None:
 
 def pull_uint16s(r: Reader) -> tuple[int, ...]:
     """``uint16 values<V>``."""
-    return tuple(r.pull_vector(Reader.pull_uint16))
+    return _pull_ints(r, 2, Reader.pull_uint16)
 
 
 def push_uint32s(w: Writer, values: Sequence[int]) -> None:
@@ -71,7 +72,24 @@ def push_uint32s(w: Writer, values: Sequence[int]) -> None:
 
 def pull_uint32s(r: Reader) -> tuple[int, ...]:
     """``uint32 values<V>``."""
-    return tuple(r.pull_vector(Reader.pull_uint32))
+    return _pull_ints(r, 4, Reader.pull_uint32)
+
+
+_INT_FORMATS = {2: "H", 4: "I"}
+
+
+def _pull_ints(r: Reader, width: int, pull: Callable[[Reader], int]) -> tuple[int, ...]:
+    # ``r.pull_vector(pull)`` in one unpack (every leaf has five uint16 lists). A block
+    # that is not a whole number of integers goes the item-by-item way, which then
+    # raises exactly the error pull_vector raises.
+    sub = r.sub_reader()
+    size = sub.remaining
+    if size % width:
+        items = []
+        while not sub.at_end():
+            items.append(pull(sub))
+        return tuple(items)
+    return struct.unpack(f">{size // width}{_INT_FORMATS[width]}", sub.pull_bytes(size))
 
 
 def pull_mls10(r: Reader, field: str) -> None:

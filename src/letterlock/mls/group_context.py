@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from letterlock.codec import Reader, Struct, Writer
+from letterlock.codec import CachedStruct, Reader, Writer
 
 from .extensions import Extension, pull_extensions, push_extensions
 
 
 @dataclass(frozen=True, slots=True)
-class GroupContext(Struct):
+class GroupContext(CachedStruct):
     """::
 
         struct {
@@ -33,7 +33,9 @@ class GroupContext(Struct):
     confirmed_transcript_hash: bytes
     extensions: tuple[Extension, ...] = ()
 
-    def push(self, w: Writer) -> None:
+    # Encoded once (CachedStruct): every signature and its verification covers the
+    # context (§6.1), and so do the key schedule and the path secrets' HPKE context.
+    def push_fields(self, w: Writer) -> None:
         w.push_uint16(self.version)
         w.push_uint16(self.cipher_suite)
         w.push_opaque(self.group_id)
@@ -43,7 +45,7 @@ class GroupContext(Struct):
         push_extensions(w, self.extensions)
 
     @classmethod
-    def pull(cls, r: Reader) -> Self:
+    def pull_fields(cls, r: Reader) -> Self:
         return cls(
             version=r.pull_uint16(),
             cipher_suite=r.pull_uint16(),

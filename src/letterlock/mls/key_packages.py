@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from letterlock.crypto.random import RandomSource
+from letterlock.crypto.signature import PrivateKey
 from letterlock.crypto.suite import SUPPORTED_SUITES, CipherSuite
 
 from .constants import CredentialType, ExtensionType, LeafNodeSource, ProtocolVersion
@@ -65,7 +66,7 @@ def create_key_package(
     suite: CipherSuite,
     *,
     credential: Credential,
-    signature_private_key: bytes,
+    signature_private_key: PrivateKey,
     lifetime: Lifetime,
     rng: RandomSource,
     capabilities: Capabilities | None = None,
@@ -124,7 +125,7 @@ def verify_key_package(suite: CipherSuite, key_package: KeyPackage, *,
     leaf = key_package.leaf_node
     suite.verify_with_label(leaf.signature_key, KEY_PACKAGE_LABEL,
                             key_package.tbs.to_bytes(), key_package.signature)
-    suite.verify_with_label(leaf.signature_key, LEAF_NODE_LABEL, leaf.tbs().to_bytes(),
+    suite.verify_with_label(leaf.signature_key, LEAF_NODE_LABEL, leaf.tbs_bytes(),
                             leaf.signature)
     if now is not None and leaf.lifetime is not None and not (
             leaf.lifetime.not_before <= now <= leaf.lifetime.not_after):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Self
 
-from letterlock.codec import Reader, Struct, Writer
+from letterlock.codec import CachedStruct, Reader, Struct, Writer, encode_varint
 
 from ._wire import pull_tag, pull_uint16s, push_uint16s, require
 from .constants import LeafNodeSource
@@ -124,7 +124,7 @@ def _pull_content(r: Reader) -> _Content:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LeafNode(Struct):
+class LeafNode(CachedStruct):
     """A leaf of the ratchet tree (§7.2)::
 
         struct {
@@ -176,12 +176,31 @@ class LeafNode(Struct):
             self.leaf_node_source, self.lifetime, self.parent_hash, self.extensions,
         )._asdict(), group_id=group_id, leaf_index=leaf_index)
 
-    def push(self, w: Writer) -> None:
+    def tbs_bytes(self, group_id: bytes | None = None, leaf_index: int | None = None) -> bytes:
+        """``self.tbs(group_id, leaf_index).to_bytes()``, taken from this leaf's cached
+        encoding: the TBS is the leaf's content without the signature, then the
+        group_id and leaf_index of update and commit leaves (§7.2). Verifying every
+        leaf of a received tree needs it once per leaf."""
+        placed = self.leaf_node_source != LeafNodeSource.KEY_PACKAGE
+        if (group_id is not None) != placed or (leaf_index is not None) != placed:
+            return self.tbs(group_id, leaf_index).to_bytes()  # raises as tbs() does
+        encoding = self.to_bytes()
+        signature_field = len(encode_varint(len(self.signature))) + len(self.signature)
+        w = Writer()
+        w.push_bytes(encoding[:len(encoding) - signature_field])
+        if group_id is not None and leaf_index is not None:
+            w.push_opaque(group_id)
+            w.push_uint32(leaf_index)
+        return w.data
+
+    # Encoded once (CachedStruct): a leaf is encoded for its tree hash, for every
+    # ratchet_tree sent in a Welcome or GroupInfo, and for stored state.
+    def push_fields(self, w: Writer) -> None:
         _push_content(w, self)
         w.push_opaque(self.signature)
 
     @classmethod
-    def pull(cls, r: Reader) -> Self:
+    def pull_fields(cls, r: Reader) -> Self:
         content = _pull_content(r)
         return cls(**content._asdict(), signature=r.pull_opaque())
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from letterlock.crypto.random import RandomSource
+from letterlock.crypto.signature import PrivateKey
 from letterlock.crypto.suite import CipherSuite
 
 from .constants import ContentType, SenderType, WireFormat
@@ -79,7 +80,7 @@ def _tbs(wire_format: WireFormat, content: FramedContent,
 
 def sign_content(
     suite: CipherSuite,
-    signature_private_key: bytes,
+    signature_private_key: PrivateKey,
     wire_format: WireFormat,
     content: FramedContent,
     context: GroupContext | None,
@@ -154,8 +155,10 @@ def unprotect_public(
 
 def _guarded(nonce: bytes, reuse_guard: bytes) -> bytes:
     # §6.3.1: the first four bytes of the nonce are XORed with the reuse guard.
-    head = bytes(a ^ b for a, b in zip(nonce[:REUSE_GUARD_SIZE], reuse_guard, strict=True))
-    return head + nonce[REUSE_GUARD_SIZE:]
+    if len(nonce) < REUSE_GUARD_SIZE or len(reuse_guard) != REUSE_GUARD_SIZE:
+        raise ValueError("a reuse guard is XORed into the first 4 bytes of a nonce")
+    head = int.from_bytes(nonce[:REUSE_GUARD_SIZE], "big") ^ int.from_bytes(reuse_guard, "big")
+    return head.to_bytes(REUSE_GUARD_SIZE, "big") + nonce[REUSE_GUARD_SIZE:]
 
 
 def protect_private(

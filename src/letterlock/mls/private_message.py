@@ -7,10 +7,11 @@ AADs. Key derivation and AEAD are the protection code's business.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Self
 
-from letterlock.codec import DecodeError, Reader, Struct, Writer, decode
+from letterlock.codec import DecodeError, Reader, Struct, Writer, decode, encode_varint
 
 from ._wire import pull_tag, require
 from .constants import ContentType
@@ -23,6 +24,11 @@ from .framing import (
 )
 
 REUSE_GUARD_SIZE = 4
+
+# Fixed-width layouts of the small structs below, for their direct encoders.
+_TWO_U32 = struct.Struct(">II")
+_U64_U8 = struct.Struct(">QB")
+_U32_MAX, _U64_MAX = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,13 @@ class SenderData(Struct):
         w.push_uint32(self.generation)
         w.push_bytes(self.reuse_guard, REUSE_GUARD_SIZE)
 
+    def to_bytes(self) -> bytes:
+        # Every PrivateMessage sent and received encodes one; the fields are fixed-width.
+        if 0 <= self.leaf_index <= _U32_MAX and 0 <= self.generation <= _U32_MAX \
+                and len(self.reuse_guard) == REUSE_GUARD_SIZE:
+            return _TWO_U32.pack(self.leaf_index, self.generation) + self.reuse_guard
+        return Struct.to_bytes(self)  # raises EncodeError as push() does
+
     @classmethod
     def pull(cls, r: Reader) -> Self:
         return cls(r.pull_uint32(), r.pull_uint32(), r.pull_bytes(REUSE_GUARD_SIZE))
@@ -186,6 +199,13 @@ class SenderDataAAD(Struct):
         w.push_opaque(self.group_id)
         w.push_uint64(self.epoch)
         w.push_uint8(self.content_type)
+
+    def to_bytes(self) -> bytes:
+        # The AAD of every PrivateMessage's sender data: joined directly.
+        if 0 <= self.epoch <= _U64_MAX and 0 <= self.content_type <= 0xFF:
+            return b"".join((encode_varint(len(self.group_id)), self.group_id,
+                             _U64_U8.pack(self.epoch, self.content_type)))
+        return Struct.to_bytes(self)  # raises EncodeError as push() does
 
     @classmethod
     def pull(cls, r: Reader) -> Self:
@@ -215,6 +235,15 @@ class PrivateContentAAD(Struct):
         w.push_uint64(self.epoch)
         w.push_uint8(self.content_type)
         w.push_opaque(self.authenticated_data)
+
+    def to_bytes(self) -> bytes:
+        # The AAD of every PrivateMessage's content: joined directly.
+        if 0 <= self.epoch <= _U64_MAX and 0 <= self.content_type <= 0xFF:
+            return b"".join((encode_varint(len(self.group_id)), self.group_id,
+                             _U64_U8.pack(self.epoch, self.content_type),
+                             encode_varint(len(self.authenticated_data)),
+                             self.authenticated_data))
+        return Struct.to_bytes(self)  # raises EncodeError as push() does
 
     @classmethod
     def pull(cls, r: Reader) -> Self:

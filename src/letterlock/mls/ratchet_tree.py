@@ -17,6 +17,12 @@ nothing outside it. The invariant "a cached node has cached children" lets the
 invalidation stop at the first ancestor that is already stale. So an Add, Remove,
 Update or UpdatePath rehashes O(log n) nodes, not the tree.
 
+Node encodings are cached too (each node value keeps its bytes, see
+:class:`letterlock.codec.CachedStruct`), so rehashing a path or sending the whole tree in
+a Welcome does not re-encode unchanged nodes. Resolutions skip subtrees that lie wholly
+right of the last non-blank node (the blank tail a tree of 10,000 members in 16,384
+leaf slots has) without walking them.
+
 Indexes kept alongside the nodes make the uniqueness rules of §7.3 / §12.4.2 O(1):
 encryption key -> node, signature key -> leaf, and counts of credential types in use
 and supported (for the §7.3 credential-type rules).
@@ -86,7 +92,7 @@ class PublicTree:
     methods are meant for a staged copy.
     """
 
-    __slots__ = ("_free_hint", "_hashes", "_index", "_n_leaves", "_nodes", "_suite")
+    __slots__ = ("_free_hint", "_hashes", "_index", "_last", "_n_leaves", "_nodes", "_suite")
 
     def __init__(self, suite: CipherSuite, nodes: list[TreeNode | None]) -> None:
         """Internal: ``nodes`` must already be a full-width array (use the constructors)."""
@@ -98,10 +104,15 @@ class PublicTree:
         # Every leaf left of ``_free_hint`` is non-blank: the search for the leftmost
         # blank leaf starts there (lowered when a leaf is blanked).
         self._free_hint = 0
+        # The index of the last non-blank node (-1: none). Every subtree wholly to its
+        # right is blank, so resolutions skip it without a walk: a group of 10,000
+        # members in a tree of 16,384 leaves has 6,384 blank leaves there.
+        self._last = -1
         for i, node in enumerate(nodes):
             if node is not None:
                 self._nodes[i] = node
                 self._index.add(NodeIndex(i), node)
+                self._last = i
 
     # ---- construction and encoding ----------------------------------------------------
 
@@ -152,10 +163,7 @@ class PublicTree:
 
     def to_wire(self) -> RatchetTree:
         """The ``ratchet_tree`` form: trailing blank nodes left out (§12.4.3.3)."""
-        end = len(self._nodes)
-        while end > 0 and self._nodes[end - 1] is None:
-            end -= 1
-        return RatchetTree(tuple(self._nodes[:end]))
+        return RatchetTree(tuple(self._nodes[:self._last + 1]))
 
     def to_bytes(self) -> bytes:
         return self.to_wire().to_bytes()
@@ -169,6 +177,7 @@ class PublicTree:
         other._hashes = self._hashes.copy()
         other._index = self._index.copy()
         other._free_hint = self._free_hint
+        other._last = self._last
         return other
 
     def __repr__(self) -> str:
@@ -439,8 +448,13 @@ class PublicTree:
         self._nodes[index] = node
         if node is not None:
             self._index.add(index, node)
-        elif not index & 1 and index >> 1 < self._free_hint:
-            self._free_hint = index >> 1
+            if index > self._last:
+                self._last = index
+        else:
+            if not index & 1 and index >> 1 < self._free_hint:
+                self._free_hint = index >> 1
+            if index == self._last:
+                self._lower_last(index)
         # Invalidate the hashes of this node and its ancestors. A cached node always
         # has cached children, so once an ancestor is already stale, all above are too.
         self._hashes[index] = None
@@ -448,6 +462,19 @@ class PublicTree:
             if self._hashes[p] is None:
                 break
             self._hashes[p] = None
+
+    def _lower_last(self, start: int) -> None:
+        # The last non-blank node at or below ``start``.
+        last = min(start, len(self._nodes) - 1)
+        while last >= 0 and self._nodes[last] is None:
+            last -= 1
+        self._last = last
+
+    def _all_blank(self, index: NodeIndex) -> bool:
+        # Whether the subtree under ``index`` lies wholly right of the last non-blank
+        # node. A node at level k spans the indices index - (2^k - 1) .. index + (2^k - 1).
+        k = (index ^ (index + 1)).bit_length() - 1
+        return index - ((1 << k) - 1) > self._last
 
     def _blank_direct_path(self, index: LeafIndex) -> None:
         for p in direct_path(leaf_to_node(index), self._n_leaves):
@@ -485,6 +512,7 @@ class PublicTree:
         del self._nodes[width:]
         del self._hashes[width:]
         self._n_leaves = n_leaves
+        self._lower_last(self._last)
         self._free_hint = min(self._free_hint, n_leaves)
 
     def _hash(self, index: NodeIndex) -> bytes:
@@ -529,7 +557,7 @@ class PublicTree:
             out.append(index)
             out.extend(leaf_to_node(LeafIndex(u))
                        for u in cast(ParentNode, node).unmerged_leaves if u not in exclude)
-        else:
+        elif not self._all_blank(index):
             self._resolve(tree_math.left(index), exclude, out)
             self._resolve(tree_math.right(index), exclude, out)
 
@@ -538,7 +566,7 @@ class PublicTree:
         # below (a non-blank node's resolution contains itself).
         if self._nodes[index] is not None:
             return True
-        if not index & 1:
+        if not index & 1 or self._all_blank(index):
             return False
         return (self._has_resolution(tree_math.left(index))
                 or self._has_resolution(tree_math.right(index)))

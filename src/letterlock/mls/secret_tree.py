@@ -189,7 +189,8 @@ class _SenderRatchet:
         # Keep skipped keys only if the window will still cover them once ``generation``
         # is the newest consumed one; older ones are never even derived.
         lowest_kept = generation - self._config.out_of_order_tolerance
-        retained = {g: k for g, k in state.retained.items() if g >= lowest_kept}
+        retained = {g: k for g, k in state.retained.items() if g >= lowest_kept} \
+            if state.retained else {}
         secret = state.secret
         for j in range(state.generation, generation):
             skipped, secret = self._step(secret, j)
@@ -260,14 +261,17 @@ class SecretTree:
         if not 0 <= leaf < self._n_leaves:
             raise UnknownLeafError(leaf, self._n_leaves)
         index = LeafIndex(leaf)
-        if (index, ratchet_type) not in self._ratchets:
+        # One lookup on the common path (every message): Enum members hash slowly.
+        ratchet = self._ratchets.get((index, ratchet_type))
+        if ratchet is None:
             leaf_secret = self._leaf_secret(tree_math.leaf_to_node(index))
             for kind in RatchetType:
                 root = self._suite.expand_with_label(leaf_secret, kind.value, b"",
                                                      self._suite.n_h)
                 self._ratchets[index, kind] = _SenderRatchet(self._suite, index, root,
                                                              self._config)
-        return self._ratchets[index, ratchet_type]
+            ratchet = self._ratchets[index, ratchet_type]
+        return ratchet
 
     def key_for_encryption(self, leaf: LeafIndex, ratchet_type: RatchetType) -> RatchetKey:
         """The next key and nonce of our own ``leaf``; consumed at once (§9.1, §9.2).

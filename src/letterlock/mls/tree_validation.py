@@ -349,11 +349,11 @@ def _verify_signature(tree: PublicTree, leaf: LeafNode, index: LeafIndex | None,
     # §7.2: update and commit leaves sign group_id and leaf_index too (binding them to
     # one place in one group); a key_package leaf cannot know either.
     if leaf.leaf_node_source == LeafNodeSource.KEY_PACKAGE:
-        tbs = leaf.tbs()
+        tbs = leaf.tbs_bytes()
     else:
-        tbs = leaf.tbs(group_id, index)
+        tbs = leaf.tbs_bytes(group_id, index)
     try:
-        tree.suite.verify_with_label(leaf.signature_key, "LeafNodeTBS", tbs.to_bytes(),
+        tree.suite.verify_with_label(leaf.signature_key, "LeafNodeTBS", tbs,
                                      leaf.signature)
     except CryptoError as exc:  # a bad signature or a malformed key: the peer's fault
         raise LeafSignatureError("signature does not verify", "RFC 9420 §7.3",

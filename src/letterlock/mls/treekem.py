@@ -41,6 +41,7 @@ from typing import Self
 
 from letterlock.codec import DecodeError, Reader, Struct, Writer
 from letterlock.crypto import CipherSuite, RandomSource
+from letterlock.crypto.signature import PrivateKey
 
 from .constants import LeafNodeSource
 from .errors import InvalidMessageError, UsageError
@@ -156,20 +157,25 @@ class CommitPath:
             nodes": joiners get their path secret through the Welcome instead.
         """
         suite = tree.suite
-        nodes = []
-        for (_, copath), public_key, secret in zip(self.path, self.public_keys,
-                                                   self.path_secrets, strict=True):
-            ciphertexts = []
-            for r in tree.resolution(copath, added):
+        # Every ciphertext of the path shares the label and context: one batch, in the
+        # order of the path nodes and of each resolution.
+        recipients: list[tuple[bytes, bytes]] = []
+        counts: list[int] = []
+        for (_, copath), secret in zip(self.path, self.path_secrets, strict=True):
+            resolution = tree.resolution(copath, added)
+            for r in resolution:
                 recipient = tree.node(r)
                 if recipient is None:  # a resolution lists non-blank nodes only
                     raise UsageError(f"node {r} of a resolution is blank")
-                kem_output, ciphertext = suite.encrypt_with_label(
-                    recipient.encryption_key, _UPDATE_PATH_LABEL, group_context,
-                    secret, rng)
-                ciphertexts.append(HPKECiphertext(kem_output, ciphertext))
-            nodes.append(UpdatePathNode(public_key, tuple(ciphertexts)))
-        return UpdatePath(self.leaf_node, tuple(nodes))
+                recipients.append((recipient.encryption_key, secret))
+            counts.append(len(resolution))
+        sealed = iter(suite.encrypt_with_label_each(recipients, _UPDATE_PATH_LABEL,
+                                                    group_context, rng))
+        nodes = tuple(
+            UpdatePathNode(public_key, tuple(HPKECiphertext(*next(sealed))
+                                             for _ in range(count)))
+            for public_key, count in zip(self.public_keys, counts, strict=True))
+        return UpdatePath(self.leaf_node, nodes)
 
     def path_secret_for(self, joiner: LeafIndex) -> bytes:
         """The path secret for a new member's Welcome (§12.4.3.1, the ``path_secret`` of
@@ -198,7 +204,7 @@ class ReceivedPath:
 
 def generate_update_path(
     tree: PublicTree, leaf_index: LeafIndex, *, group_id: bytes,
-    signature_private_key: bytes, rng: RandomSource, leaf_template: LeafNode | None = None,
+    signature_private_key: PrivateKey, rng: RandomSource, leaf_template: LeafNode | None = None,
 ) -> CommitPath:
     """Refresh the committer's leaf and filtered direct path in ``tree`` (§7.4, §7.5).
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from letterlock.crypto import CipherSuite, RandomSource, VerifyError, cipher_suite
+from letterlock.crypto.signature import PrivateKey
 
 from .constants import ProtocolVersion, PSKType, ResumptionPSKUsage
 from .errors import InvalidMessageError, UsageError
@@ -269,7 +270,8 @@ def _check_group_info(info: GroupInfo, key_package: KeyPackage) -> None:
 # ---- committer ------------------------------------------------------------------------
 
 
-def sign_group_info(suite: CipherSuite, tbs: GroupInfoTBS, signer_private_key: bytes) -> GroupInfo:
+def sign_group_info(suite: CipherSuite, tbs: GroupInfoTBS,
+                    signer_private_key: PrivateKey) -> GroupInfo:
     """SignWithLabel(signer_private_key, "GroupInfoTBS", tbs) (§12.4.3).
 
     :raises UsageError: ``tbs`` is for another suite.
@@ -310,19 +312,19 @@ def build_welcome(
         raise UsageError("GroupInfo is for another cipher suite")
     keys = welcome_secret.key_and_nonce(suite)
     encrypted_group_info = suite.aead_seal(keys.key, keys.nonce, b"", group_info.to_bytes())
-    secrets: list[EncryptedGroupSecrets] = []
     for member in new_members:
-        key_package = member.key_package
-        if key_package.cipher_suite != suite.suite_id:
-            raise UsageError(f"KeyPackage is for suite {key_package.cipher_suite}")
-        # The context binds each member's secrets to this very encrypted GroupInfo.
-        kem_output, ciphertext = suite.encrypt_with_label(
-            key_package.init_key, "Welcome", encrypted_group_info,
-            member.group_secrets.to_bytes(), rng)
-        secrets.append(EncryptedGroupSecrets(
-            suite.make_key_package_ref(key_package.to_bytes()),
-            HPKECiphertext(kem_output, ciphertext)))
-    return Welcome(suite.suite_id, tuple(secrets), encrypted_group_info)
+        if member.key_package.cipher_suite != suite.suite_id:
+            raise UsageError(f"KeyPackage is for suite {member.key_package.cipher_suite}")
+    # The context binds each member's secrets to this very encrypted GroupInfo; it is
+    # the same for all of them, so it is prepared once (the GroupInfo holds the tree).
+    sealed = suite.encrypt_with_label_each(
+        [(m.key_package.init_key, m.group_secrets.to_bytes()) for m in new_members],
+        "Welcome", encrypted_group_info, rng)
+    secrets = tuple(
+        EncryptedGroupSecrets(suite.make_key_package_ref(m.key_package.to_bytes()),
+                              HPKECiphertext(kem_output, ciphertext))
+        for m, (kem_output, ciphertext) in zip(new_members, sealed, strict=True))
+    return Welcome(suite.suite_id, secrets, encrypted_group_info)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("letterlock.server")
 HOUSEKEEPING_SECONDS = 3600
+CHECKPOINT_SECONDS = 0.25
 
 
 def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
@@ -54,11 +56,19 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
                                           "bus": "redis" if redis_bus else "in-process",
                                           "registration": settings.registration.value})
         housekeeping = asyncio.create_task(_housekeeping(services, clock))
+        checkpoints = asyncio.create_task(_checkpoints(store))
+        # Everything loaded so far (modules, the app, the engine) lives as long as the
+        # process: move it out of the collector's sight, so that a full collection walks
+        # only what requests allocate (a full collection of the start-up heap pauses the
+        # server for ~70 ms here). Collect first, so no start-up garbage is kept forever.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             housekeeping.cancel()
-            await asyncio.gather(housekeeping, return_exceptions=True)
+            checkpoints.cancel()
+            await asyncio.gather(housekeeping, checkpoints, return_exceptions=True)
             if redis_bus is not None:
                 await redis_bus.close()
             await store.close()
@@ -72,6 +82,17 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
         ])
     api.install(app)
     return app
+
+
+async def _checkpoints(store: Store) -> None:
+    if store.dialect != "sqlite":
+        return
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        try:
+            await store.checkpoint()
+        except Exception:  # SQLite's automatic checkpoint still bounds the WAL
+            log.exception("checkpoint failed")
 
 
 async def _housekeeping(services: Services, clock: Callable[[], float]) -> None:

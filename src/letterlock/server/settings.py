@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["RegistrationMode", "Settings", "default_data_dir"]
@@ -50,10 +50,19 @@ class Settings:
     keypackage_low_threshold: int = 10
     max_keypackages_per_upload: int = 100
     mailbox_batch: int = 100
+    # Key transparency: the log's Ed25519 private key file (None: ``transparency.key`` in
+    # ``data_dir``, created on first start; every node of a cluster must share one), and
+    # the bearer tokens that let auditors read the whole log without a device.
+    log_key_file: Path | None = None
+    auditor_tokens: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def retention_seconds(self) -> int:
         return self.retention_days * 86400
+
+    def resolved_log_key_file(self) -> Path:
+        """The log key file to use: the configured one, or the data directory's."""
+        return self.log_key_file or self.data_dir / "transparency.key"
 
     def resolved_database_url(self) -> str:
         """The URL to open: the configured one, or the data directory's SQLite file."""

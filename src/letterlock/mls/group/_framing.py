@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from letterlock.crypto import RandomSource
+from letterlock.crypto.signature import PrivateKey
 
 from ..commit import Commit
 from ..constants import ContentType, SenderType, WireFormat
@@ -180,7 +181,7 @@ def _private(message: PrivateMessage, current: EpochState,
     return Authenticated(authenticated, state)
 
 
-def sign_member_content(state: EpochState, leaf_index: int, signer: bytes,
+def sign_member_content(state: EpochState, leaf_index: int, signer: PrivateKey,
                         body: Proposal | Commit | bytes, wire_format: WireFormat,
                         authenticated_data: bytes = b"",
                         confirmation_tag: bytes | None = None) -> AuthenticatedContent:

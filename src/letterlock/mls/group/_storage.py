@@ -43,7 +43,7 @@ def dump_group(group: Group) -> bytes:
     w.push_uint32(c.ratchet.out_of_order_tolerance)
     w.push_uint32(c.ratchet.max_forward_distance)
     w.push_bool(c.ratchet_tree_in_welcome)
-    w.push_opaque(g._signer)
+    w.push_opaque(g._signer.raw)
     w.push_opaque(g._private.to_bytes())
     push_epoch(w, g._state)
     w.push_vector(g._past, push_epoch)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from letterlock.crypto import CipherSuite, RandomSource, VerifyError
+from letterlock.crypto.signature import PrivateKey
 
 from ..commit import Commit, ProposalOrRef
 from ..constants import ProtocolVersion, SenderType, WireFormat
@@ -245,7 +246,8 @@ class CommitOptions:
 
 
 def create_commit(
-    state: EpochState, private: PrivateTree, signer: bytes, proposals: Sequence[QueuedProposal],
+    state: EpochState, private: PrivateTree, signer: PrivateKey,
+    proposals: Sequence[QueuedProposal],
     rng: RandomSource, *, options: CommitOptions, psk_resolver: PskResolver,
     credential_validator: CredentialValidator, ratchet_config: RatchetConfig,
     now: int | None = None,
@@ -320,7 +322,7 @@ def create_commit(
                         welcome_bytes, info_bytes)
 
 
-def make_group_info(state: EpochState, signer_leaf: int, signer: bytes, *,
+def make_group_info(state: EpochState, signer_leaf: int, signer: PrivateKey, *,
                     ratchet_tree: bool) -> bytes:
     """A signed GroupInfo of ``state`` (§12.4.3) as MLSMessage bytes, with the
     external_pub extension (§12.4.3.2) and, if asked, the ratchet_tree (§12.4.3.3)."""
@@ -328,7 +330,7 @@ def make_group_info(state: EpochState, signer_leaf: int, signer: bytes, *,
     return MLSMessage(info).to_bytes()
 
 
-def group_info(state: EpochState, signer_leaf: int, signer: bytes, *,
+def group_info(state: EpochState, signer_leaf: int, signer: PrivateKey, *,
                ratchet_tree: bool) -> GroupInfo:
     extensions = []
     if ratchet_tree:

@@ -78,7 +78,8 @@ class Group:
         """Internal: use the constructors."""
         self._state = state
         self._private = private
-        self._signer = signer
+        # Parsed once and held by this group alone: signing is the hot path of encrypt.
+        self._signer = state.suite.signing_key(signer)
         self._validator = credential_validator
         self._rng = rng
         self._config = config or GroupConfig()

@@ -287,7 +287,6 @@ def _check_list(state: EpochView, proposals: Sequence[QueuedProposal], committer
 
     touched: set[int] = set()
     psk_ids: set[bytes] = set()
-    members = [leaf for _, leaf in state.tree.leaves()]
     for q in proposals:
         body = q.proposal.body
         if not external:
@@ -327,7 +326,8 @@ def _check_list(state: EpochView, proposals: Sequence[QueuedProposal], committer
         # §12.2: a proposal type every member supports (default types always are).
         kind = q.proposal_type
         if kind not in DEFAULT_PROPOSAL_TYPES \
-                and not all(supports_proposal(m.capabilities, kind) for m in members):
+                and not all(supports_proposal(m.capabilities, kind)
+                            for _, m in state.tree.leaves()):
             raise InvalidProposalListError(f"proposal type {kind} not supported by every "
                                            "member", R_LIST)
 

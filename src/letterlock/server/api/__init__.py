@@ -13,11 +13,12 @@ from letterlock.server.services.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     ServiceError,
     Unauthorized,
 )
 
-from . import accounts, auth, groups, health, keypackages, mailbox, ws
+from . import accounts, auth, groups, health, keypackages, mailbox, transparency, ws
 
 __all__ = ["install"]
 
@@ -27,6 +28,7 @@ _STATUS: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    RateLimited: 429,
 }
 
 
@@ -35,11 +37,13 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
         raise exc
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"error": exc.code, "detail": str(exc), **exc.extra()},
                         status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
-    for module in (health, accounts, auth, keypackages, mailbox, groups, ws):
+    for module in (health, accounts, auth, keypackages, mailbox, groups, transparency, ws):
         app.include_router(module.router)
     app.add_exception_handler(ServiceError, _service_error)

@@ -24,7 +24,8 @@ async def register(body: RegisterRequest, svc: Svc, now: Now) -> AccountCreated:
     """Create an account with its first device (open registration or an invite code)."""
     device = await svc.accounts.register(body.handle, body.signature_key, body.cipher_suite,
                                          body.signature, now, invite=body.invite)
-    return AccountCreated(device_id=device.device_id, handle=device.handle)
+    return AccountCreated(device_id=device.device_id, handle=device.handle,
+                          log_public_key=svc.transparency.public_key)
 
 
 @router.get("/accounts/{handle}/devices")
@@ -49,7 +50,8 @@ async def add_device(handle: str, body: AddDeviceRequest, svc: Svc, now: Now) ->
     device = await svc.accounts.add_device(handle, body.signature_key, body.cipher_suite,
                                            body.approver_device_id, body.nonce, body.approval,
                                            body.possession, now)
-    return AccountCreated(device_id=device.device_id, handle=device.handle)
+    return AccountCreated(device_id=device.device_id, handle=device.handle,
+                          log_public_key=svc.transparency.public_key)
 
 
 @router.post("/devices/{device_id}/remove", status_code=status.HTTP_204_NO_CONTENT)

@@ -40,6 +40,16 @@ async def current_device(request: Request) -> DeviceRow:
                                                           get_now(request))
 
 
-Svc = Annotated[Services, Depends(get_services)]
-Now = Annotated[int, Depends(get_now)]
+# FastAPI runs a plain ``def`` dependency in its thread pool (a thread hop per request);
+# these coroutine twins run on the event loop.
+async def _services(request: Request) -> Services:
+    return get_services(request)
+
+
+async def _now(request: Request) -> int:
+    return get_now(request)
+
+
+Svc = Annotated[Services, Depends(_services)]
+Now = Annotated[int, Depends(_now)]
 CurrentDevice = Annotated[DeviceRow, Depends(current_device)]

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from letterlock.server.services.transparency import DeviceProof
+
 from .deps import CurrentDevice, Now, Svc
-from .schemas import ClaimedKeyPackageOut, ClaimResponse, PoolStatusOut, UploadKeyPackages
+from .schemas import (
+    ClaimedKeyPackageOut,
+    ClaimResponse,
+    PoolStatusOut,
+    TransparencyProofOut,
+    UploadKeyPackages,
+)
 
 router = APIRouter(prefix="/v1", tags=["keypackages"])
 
@@ -27,9 +35,21 @@ async def pool_status(svc: Svc, device: CurrentDevice) -> PoolStatusOut:
 
 @router.post("/accounts/{handle}/keypackages/claim")
 async def claim(handle: str, svc: Svc, now: Now, _device: CurrentDevice) -> ClaimResponse:
-    """One KeyPackage per device of ``handle``; one-time ones are never handed out twice."""
+    """One KeyPackage per device of ``handle``; one-time ones are never handed out twice.
+
+    Each comes with the device's key transparency entry, its opening and an inclusion
+    proof against a signed tree head: clients refuse a KeyPackage whose leaf signature
+    key is not the logged one."""
     claimed = await svc.keypackages.claim(handle, now)
     return ClaimResponse(handle=handle, key_packages=[
         ClaimedKeyPackageOut(device_id=c.device_id, key_package=c.key_package,
                              last_resort=c.last_resort, remaining=c.pool.remaining,
-                             low=c.pool.low) for c in claimed])
+                             low=c.pool.low, transparency=_proof(c.transparency))
+        for c in claimed])
+
+
+def _proof(proof: DeviceProof | None) -> TransparencyProofOut | None:
+    if proof is None:
+        return None
+    return TransparencyProofOut(index=proof.index, proven=proof.proven.to_bytes(),
+                                tree_head=proof.tree_head.to_bytes())

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 __all__ = [
     "AcceptedOut",
     "AccountCreated",
+    "AccountEntriesOut",
     "AckRequest",
     "AckResponse",
     "AddDeviceRequest",
@@ -29,17 +30,23 @@ __all__ = [
     "GroupMemberOut",
     "GroupMessageRequest",
     "GroupOut",
+    "LogEntriesOut",
+    "LogEntryOut",
     "MailboxEntryOut",
     "MailboxPage",
     "NonceOut",
     "NonceRequest",
     "PoolStatusOut",
+    "ProvenEntryOut",
     "RegisterRequest",
     "RemoveDeviceRequest",
     "SendRequest",
     "SendResponse",
     "TokenOut",
     "TokenRequest",
+    "TransparencyKeyOut",
+    "TransparencyProofOut",
+    "TreeHeadOut",
     "UploadKeyPackages",
 ]
 
@@ -87,6 +94,8 @@ class RegisterRequest(_In):
 class AccountCreated(BaseModel):
     device_id: str
     handle: str
+    log_public_key: B64 = Field(description="the key transparency log's Ed25519 public key "
+                                            "(raw), for the client to pin")
 
 
 class DeviceOut(BaseModel):
@@ -150,12 +159,20 @@ class PoolStatusOut(BaseModel):
     low: bool
 
 
+class TransparencyProofOut(BaseModel):
+    index: int
+    proven: B64 = Field(description="ProvenEntry: the device's entry, opening, inclusion proof")
+    tree_head: B64 = Field(description="SignedTreeHead the inclusion proof is against")
+
+
 class ClaimedKeyPackageOut(BaseModel):
     device_id: str
     key_package: B64
     last_resort: bool
     remaining: int
     low: bool
+    transparency: TransparencyProofOut | None = Field(
+        description="the device's current key transparency entry (null: not logged)")
 
 
 class ClaimResponse(BaseModel):
@@ -248,3 +265,37 @@ class GroupOut(BaseModel):
     group_id: str
     epoch: int
     members: list[GroupMemberOut]
+
+
+# ---- key transparency (encodings are letterlock.transparency's to_bytes()) -------------
+
+class TransparencyKeyOut(BaseModel):
+    public_key: B64 = Field(description="the log's raw Ed25519 public key")
+    log_id: B64 = Field(description="SHA-256 of the public key")
+
+
+class TreeHeadOut(BaseModel):
+    tree_head: B64 = Field(description="SignedTreeHead for the log's current size")
+    consistency: B64 | None = Field(
+        description="ConsistencyProof from size `since` to the head's (null unless "
+                    "0 < since < size)")
+
+
+class ProvenEntryOut(BaseModel):
+    index: int
+    proven: B64 = Field(description="ProvenEntry: entry, handle opening, inclusion proof")
+
+
+class AccountEntriesOut(BaseModel):
+    tree_head: B64
+    entries: list[ProvenEntryOut]
+
+
+class LogEntryOut(BaseModel):
+    index: int
+    entry: B64 = Field(description="LogEntry (no opening)")
+
+
+class LogEntriesOut(BaseModel):
+    tree_head: B64
+    entries: list[LogEntryOut]

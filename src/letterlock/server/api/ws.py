@@ -29,6 +29,7 @@ from starlette.websockets import WebSocketDisconnect
 from letterlock.server.bus import Subscription
 from letterlock.server.services import Services
 from letterlock.server.services.errors import ServiceError
+from letterlock.server.store.rows import MailboxEntry
 
 from .deps import bearer_token, get_now, get_services
 from .schemas import MAX_SEQ
@@ -67,7 +68,12 @@ async def mailbox_socket(websocket: WebSocket) -> None:
 
 async def _push(websocket: WebSocket, services: Services, device_id: str, cursor: int,
                 subscription: Subscription) -> None:
-    """Send everything after ``cursor``, then wait for the bus, forever."""
+    """Send everything after ``cursor``, then wait for the bus, forever.
+
+    A wake-up whose hints continue exactly at ``cursor`` is pushed from the hints without
+    a query (the entries are committed: the hint is published after the commit); any
+    other wake-up reads the mailbox, the source of truth, as on connect.
+    """
     batch = services.settings.mailbox_batch
     while True:
         page = await services.mailbox.fetch(device_id, cursor, get_now(websocket), batch)
@@ -76,13 +82,25 @@ async def _push(websocket: WebSocket, services: Services, device_id: str, cursor
                                        "last": page.gap[1]})
             cursor = max(cursor, page.gap[1])
         for entry in page.entries:
-            await websocket.send_json({
-                "type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
-                "payload": base64.b64encode(entry.payload).decode(),
-                "created_at": entry.created_at})
+            await _send_entry(websocket, entry)
             cursor = entry.seq
-        if len(page.entries) < batch:
+        if len(page.entries) >= batch:
+            continue
+        while True:
             await subscription.wait()
+            hints = subscription.take_hints()
+            fresh = [h for h in hints or () if h.seq > cursor]
+            if hints is None or any(h.seq != cursor + 1 + i for i, h in enumerate(fresh)):
+                break  # something is not in hand: read the mailbox
+            for entry in fresh:
+                await _send_entry(websocket, entry)
+                cursor = entry.seq
+
+
+async def _send_entry(websocket: WebSocket, entry: MailboxEntry) -> None:
+    await websocket.send_json({
+        "type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
+        "payload": base64.b64encode(entry.payload).decode(), "created_at": entry.created_at})
 
 
 async def _read(websocket: WebSocket, services: Services, device_id: str) -> int | None:

@@ -7,15 +7,37 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-__all__ = ["InProcessBus", "InProcessSubscription"]
+from letterlock.server.store.rows import MailboxEntry
+
+__all__ = ["MAX_HINTS", "InProcessBus", "InProcessSubscription"]
+
+# Hints kept per subscription; past this the subscriber reads the mailbox instead.
+MAX_HINTS = 256
 
 
 class InProcessSubscription:
+    __slots__ = ("_event", "_hinted", "_hints")
+
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._hints: list[MailboxEntry] | None = None  # created on first use: idle is cheap
+        self._hinted = True  # every wake-up since the last take came with a hint
 
-    def notify(self) -> None:
+    def notify(self, hint: MailboxEntry | None = None) -> None:
+        if hint is None:
+            self._hinted = False
+        elif self._hinted:
+            if self._hints is None:
+                self._hints = []
+            self._hints.append(hint)
+            if len(self._hints) > MAX_HINTS:
+                self._hinted = False
         self._event.set()
+
+    def take_hints(self) -> list[MailboxEntry] | None:
+        hints, hinted = self._hints, self._hinted
+        self._hints, self._hinted = None, True
+        return (hints or []) if hinted else None
 
     async def wait(self) -> None:
         await self._event.wait()
@@ -28,9 +50,9 @@ class InProcessBus:
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[InProcessSubscription]] = defaultdict(set)
 
-    async def publish(self, device_id: str) -> None:
+    async def publish(self, device_id: str, hint: MailboxEntry | None = None) -> None:
         for subscription in self._subscribers.get(device_id, ()):
-            subscription.notify()
+            subscription.notify(hint)
 
     @asynccontextmanager
     async def subscribe(self, device_id: str) -> AsyncIterator[InProcessSubscription]:

@@ -22,6 +22,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from letterlock.server.store.rows import MailboxEntry
+
 from .memory import InProcessSubscription
 
 __all__ = ["RedisBus"]
@@ -63,7 +65,10 @@ class RedisBus:
     def _channel(self, device_id: str) -> str:
         return self._prefix + device_id
 
-    async def publish(self, device_id: str) -> None:
+    async def publish(self, device_id: str, hint: MailboxEntry | None = None) -> None:
+        """Wake ``device_id`` on every node; the ``hint`` is not sent (subscribers read the
+        mailbox, which every node shares)."""
+        del hint
         assert self._redis is not None, "RedisBus.start() was not awaited"
         await self._redis.publish(self._channel(device_id), b"")
 

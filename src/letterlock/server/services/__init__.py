@@ -17,10 +17,12 @@ from .accounts import AccountService
 from .auth import AuthService
 from .delivery import DeliveryService
 from .keypackages import KeyPackageService
+from .log_key import load_or_create_log_key
 from .mailbox import MailboxService
+from .transparency import TransparencyService
 
 __all__ = ["AccountService", "AuthService", "DeliveryService", "KeyPackageService",
-           "MailboxService", "Services"]
+           "MailboxService", "Services", "TransparencyService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +35,19 @@ class Services:
     keypackages: KeyPackageService
     mailbox: MailboxService
     delivery: DeliveryService
+    transparency: TransparencyService
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: Bus,
               random: Random = system_random) -> Services:
+        auth = AuthService(store, settings, random)
+        transparency = TransparencyService(store, settings, load_or_create_log_key(settings),
+                                           random)
         return cls(settings, store, bus,
-                   AccountService(store, settings, random),
-                   AuthService(store, settings, random),
-                   KeyPackageService(store, settings),
+                   AccountService(store, settings, random, auth.forget_device,
+                                  transparency=transparency),
+                   auth,
+                   KeyPackageService(store, settings, transparency),
                    MailboxService(store, settings, bus),
-                   DeliveryService(store, settings, bus))
+                   DeliveryService(store, settings, bus),
+                   transparency)

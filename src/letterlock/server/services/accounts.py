@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,10 +12,12 @@ from letterlock.server.store import AsyncConnection, IntegrityError, Store
 from letterlock.server.store import accounts as db
 from letterlock.server.store import auth as auth_db
 from letterlock.server.store.rows import DeviceRow
+from letterlock.transparency import LogAction
 
 from . import statements
 from ._common import Nonce, Random, check_handle, check_key, secret_hash, system_random
 from .errors import Conflict, Forbidden, NotFound, Unauthorized
+from .transparency import TransparencyService
 
 __all__ = ["AccountService", "DeviceInfo", "Purpose"]
 
@@ -37,10 +40,16 @@ class DeviceInfo:
 
 
 class AccountService:
-    def __init__(self, store: Store, settings: Settings, random: Random = system_random) -> None:
+    def __init__(self, store: Store, settings: Settings, random: Random = system_random,
+                 on_device_removed: Callable[[str], None] | None = None, *,
+                 transparency: TransparencyService) -> None:
         self._store = store
+        # Every device change appends to the key transparency log in its transaction.
+        self._log = transparency
         self._settings = settings
         self._random = random
+        # Told after a removal commits (the auth service forgets the device's tokens).
+        self._on_device_removed = on_device_removed
 
     async def create_invite(self, now: int) -> str:
         """A new single-use invite code (shown once; the store keeps only its hash)."""
@@ -73,8 +82,11 @@ class AccountService:
                 account_id = await db.create_account(conn, handle, now)
                 await db.create_device(conn, device_id, account_id, signature_key,
                                        cipher_suite, now)
+                appended = await self._log.append(conn, LogAction.ADDED, handle, device_id,
+                                                  signature_key, cipher_suite, now)
         except IntegrityError:
             raise Conflict("handle or device key already registered", "taken") from None
+        self._log.committed(appended)
         return DeviceInfo(device_id, handle, signature_key, cipher_suite, now)
 
     async def list_devices(self, handle: str) -> list[DeviceInfo]:
@@ -122,8 +134,11 @@ class AccountService:
                 statements.verify(signature_key, message, possession, "new device")
                 await db.create_device(conn, device_id, approver.account_id, signature_key,
                                        cipher_suite, now)
+                appended = await self._log.append(conn, LogAction.ADDED, handle, device_id,
+                                                  signature_key, cipher_suite, now)
         except IntegrityError:
             raise Conflict("device key already registered", "taken") from None
+        self._log.committed(appended)
         return DeviceInfo(device_id, handle, signature_key, cipher_suite, now)
 
     async def remove_device(self, actor_id: str, target_id: str, nonce: bytes,
@@ -151,6 +166,11 @@ class AccountService:
             if await db.device_count(conn, actor.account_id) <= 1:
                 raise Conflict("an account keeps at least one device", "last_device")
             await db.delete_device(conn, target_id)
+            appended = await self._log.append(conn, LogAction.REMOVED, actor.handle, target_id,
+                                              target.signature_key, target.cipher_suite, now)
+        self._log.committed(appended)
+        if self._on_device_removed is not None:
+            self._on_device_removed(target_id)
 
     @staticmethod
     async def _take_nonce(conn: AsyncConnection, nonce: bytes, purpose: str,

@@ -4,6 +4,12 @@ A device asks for a challenge (a random single-use nonce with an expiry), signs 
 statement over it with its registered Ed25519 key, and receives a bearer token bound to
 that device. The store keeps only the token's SHA-256; removing the device deletes its
 tokens, so revocation is immediate.
+
+Every request authenticates, so a token's device is remembered for at most
+:data:`CACHE_SECONDS` (never past the token's own expiry), keyed by the token's hash.
+Removing a device through :class:`~.accounts.AccountService` forgets its entries at once
+on this node (:meth:`AuthService.forget_device`); another node of a cluster may honour
+the removed device's token for at most those few seconds more.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import base64
 from dataclasses import dataclass
 
 from letterlock.server.settings import Settings
-from letterlock.server.store import Store
+from letterlock.server.store import READ_ONLY, RELAXED, Store
 from letterlock.server.store import accounts as db
 from letterlock.server.store import auth as auth_db
 from letterlock.server.store.rows import DeviceRow
@@ -21,7 +27,10 @@ from . import statements
 from ._common import Nonce, Random, secret_hash, system_random
 from .errors import NotFound, Unauthorized
 
-__all__ = ["AuthService", "IssuedToken"]
+__all__ = ["CACHE_SECONDS", "AuthService", "IssuedToken"]
+
+CACHE_SECONDS = 5
+CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,8 @@ class AuthService:
         self._store = store
         self._settings = settings
         self._random = random
+        # token hash -> (device, cached until); see the module docstring.
+        self._cache: dict[bytes, tuple[DeviceRow, int]] = {}
 
     async def challenge(self, device_id: str, now: int) -> Nonce:
         """A fresh challenge for ``device_id``; raises NotFound for an unknown device."""
@@ -73,12 +84,26 @@ class AuthService:
 
     async def authenticate(self, token: str, now: int) -> DeviceRow:
         """The device a bearer token stands for; raises Unauthorized otherwise."""
-        async with self._store.transaction() as conn:
-            device_id = await auth_db.token_device(conn, secret_hash(token), now)
-            device = await db.device(conn, device_id) if device_id else None
-        if device is None:
+        key = secret_hash(token)
+        cached = self._cache.get(key)
+        if cached is not None:
+            if now < cached[1]:
+                return cached[0]
+            del self._cache[key]
+        async with self._store.transaction(READ_ONLY) as conn:
+            found = await auth_db.token_device(conn, key, now)
+            device = await db.device(conn, found[0]) if found else None
+        if device is None or found is None:
             raise Unauthorized("invalid or expired token", "bad_token")
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = (device, min(now + CACHE_SECONDS, found[1]))
         return device
+
+    def forget_device(self, device_id: str) -> None:
+        """Drop every cached token of ``device_id`` (it was removed)."""
+        for key in [k for k, (d, _) in self._cache.items() if d.id == device_id]:
+            del self._cache[key]
 
     async def authenticate_device(self, device_id: str) -> DeviceRow:
         """The device row for an id the caller has authenticated by other means (internal
@@ -91,5 +116,5 @@ class AuthService:
 
     async def purge_expired(self, now: int) -> None:
         """Forget expired challenges, approval nonces and tokens."""
-        async with self._store.transaction() as conn:
+        async with self._store.transaction(RELAXED) as conn:
             await auth_db.purge_expired(conn, now)

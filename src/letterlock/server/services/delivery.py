@@ -43,18 +43,19 @@ from letterlock.mls.private_message import PrivateMessage
 from letterlock.protocol.envelope import Envelope, EnvelopeKind
 from letterlock.server.bus import Bus
 from letterlock.server.settings import Settings
-from letterlock.server.store import AsyncConnection, IntegrityError, Store
+from letterlock.server.store import READ_ONLY, AsyncConnection, IntegrityError, Store
 from letterlock.server.store import accounts as account_db
 from letterlock.server.store import groups as db
 from letterlock.server.store import mailbox as mailbox_db
 from letterlock.server.store.groups import AcceptedCommit
-from letterlock.server.store.rows import DeviceRow
+from letterlock.server.store.rows import DeviceRow, MailboxEntry
 
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = ["Accepted", "DeliveryService", "EpochAdvanced", "GroupCreated", "GroupView"]
 
 log = logging.getLogger("letterlock.server.delivery")
+MEMBER_CACHE_LIMIT = 10_000
 
 
 class EpochAdvanced(Conflict):
@@ -135,6 +136,7 @@ class DeliveryService:
         self._store = store
         self._settings = settings
         self._bus = bus
+        self._members: dict[bytes, tuple[int, frozenset[str]]] = {}
 
     # ---- groups ------------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class DeliveryService:
         return GroupCreated(view.group_id, view.epoch)
 
     async def view(self, device: DeviceRow, group_id: bytes) -> GroupView:
-        async with self._store.transaction() as conn:
+        async with self._store.transaction(READ_ONLY) as conn:
             row = await self._member_row(conn, group_id, device)
             members = await db.members(conn, group_id)
             handles = {d: r.handle for _, d in members
@@ -170,7 +172,7 @@ class DeliveryService:
 
     async def commits_since(self, device: DeviceRow, group_id: bytes,
                             epoch: int) -> list[AcceptedCommit]:
-        async with self._store.transaction() as conn:
+        async with self._store.transaction(READ_ONLY) as conn:
             await self._member_row(conn, group_id, device)
             return await db.commits_since(conn, group_id, epoch)
 
@@ -267,37 +269,72 @@ class DeliveryService:
                                "bad_mls")
         if msg_group != group_id:
             raise InvalidInput("the message is for another group", "wrong_group")
+
+        async def fan_out(conn: AsyncConnection
+                          ) -> tuple[Accepted, list[tuple[str, MailboxEntry]]]:
+            if not await mailbox_db.record_send(conn, device.id, client_msg_id, now):
+                row = await self._row(conn, group_id)
+                return Accepted(0, row.epoch, duplicate=True), []
+            if isinstance(body, PublicMessage):
+                row = await self._row(conn, group_id)
+                seq, current = await db.next_seq(conn, group_id), row.epoch
+            else:
+                # An application message needs only the epoch and a sequence number: one
+                # statement, without reading the group's (large) public state.
+                taken = await db.take_seq(conn, group_id)
+                if taken is None:
+                    raise NotFound("no such group", "no_group")
+                current, seq = taken
+            devices = await self._member_devices(conn, group_id, current)
+            if device.id not in devices:
+                raise Forbidden("this device is not a member of the group", "not_a_member")
+            if epoch != current:
+                raise _Retry
+            if isinstance(body, PublicMessage):
+                # The server caches proposals so it can check the commit that refers
+                # to them (§12.4.2).
+                view = _load(row.state)
+                try:
+                    view.process(data, now=now)
+                except (MLSError, CryptoError, DecodeError) as exc:
+                    raise _invalid(exc) from None
+                await db.save_state(conn, group_id, view.to_bytes(), now)
+            assert seq is not None  # the row exists: we just read it
+            recipients = sorted(devices - {device.id})
+            envelope = Envelope(kind, group_id, seq, device.id, data).to_bytes()
+            seqs = await mailbox_db.append_many(conn, recipients, device.id, envelope, now)
+            return Accepted(seq, current), [(d, MailboxEntry(s, device.id, envelope, now))
+                                            for d, s in seqs.items()]
+
         try:
-            async with self._store.transaction() as conn:
-                if not await mailbox_db.record_send(conn, device.id, client_msg_id, now):
-                    row = await self._row(conn, group_id)
-                    return Accepted(0, row.epoch, duplicate=True)
-                row = await self._member_row(conn, group_id, device)
-                if epoch != row.epoch:
-                    raise _Retry
-                if isinstance(body, PublicMessage):
-                    # The server caches proposals so it can check the commit that refers
-                    # to them (§12.4.2).
-                    view = _load(row.state)
-                    try:
-                        view.process(data, now=now)
-                    except (MLSError, CryptoError, DecodeError) as exc:
-                        raise _invalid(exc) from None
-                    await db.save_state(conn, group_id, view.to_bytes(), now)
-                seq = await db.next_seq(conn, group_id)
-                assert seq is not None  # the row exists: we just read it
-                recipients = [d for d in sorted({d for _, d in await db.members(conn, group_id)})
-                              if d != device.id]
-                envelope = Envelope(kind, group_id, seq, device.id, data).to_bytes()
-                await self._append(conn, recipients, envelope, device.id, now)
+            accepted, entries = await self._store.write(fan_out)
         except IntegrityError:
             return Accepted(0, epoch, duplicate=True)
         except _Retry:
             raise await self._advanced(group_id, epoch) from None
-        await self._wake(recipients)
-        return Accepted(seq, row.epoch)
+        for device_id, entry in entries:
+            # The entry itself rides along as a hint: a local WebSocket pushes it without
+            # reading it back (the bus module explains why that is safe).
+            await self._bus.publish(device_id, entry)
+        return accepted
 
     # ---- helpers -----------------------------------------------------------------------
+
+    async def _member_devices(self, conn: AsyncConnection, group_id: bytes,
+                              epoch: int) -> frozenset[str]:
+        """The group's member devices at ``epoch`` (its current one, just read in this
+        transaction). Membership changes only by a commit, which moves the epoch, so the
+        list is remembered per (group, epoch); a device removed from the server meanwhile
+        may linger in it, but it can no longer authenticate, and fan-out skips devices
+        that no longer exist."""
+        cached = self._members.get(group_id)
+        if cached is not None and cached[0] == epoch:
+            return cached[1]
+        devices = frozenset(d for _, d in await db.members(conn, group_id))
+        if len(self._members) >= MEMBER_CACHE_LIMIT:
+            self._members.clear()
+        self._members[group_id] = (epoch, devices)
+        return devices
 
     async def _row(self, conn: AsyncConnection, group_id: bytes) -> db.GroupRow:
         row = await db.get(conn, group_id)
@@ -340,8 +377,7 @@ class DeliveryService:
     @staticmethod
     async def _append(conn: AsyncConnection, recipients: Sequence[str], payload: bytes,
                       sender: str, now: int) -> None:
-        for device_id in recipients:
-            await mailbox_db.append(conn, device_id, sender, payload, now)
+        await mailbox_db.append_many(conn, recipients, sender, payload, now)
 
     async def _wake(self, devices: Sequence[str]) -> None:
         for device_id in devices:

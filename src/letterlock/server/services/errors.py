@@ -7,7 +7,8 @@ Errors::
     ├── Unauthorized    no valid proof of who is asking: token, challenge, signature (401)
     ├── Forbidden       authenticated, but not allowed to do this (403)
     ├── NotFound        no such account or device (404)
-    └── Conflict        clashes with existing state: handle or key taken, last device (409)
+    ├── Conflict        clashes with existing state: handle or key taken, last device (409)
+    └── RateLimited     too many requests of one kind from one caller; retry later (429)
 
 Messages are safe to show to the client and to log: they never contain keys, tokens,
 signatures or message bytes.
@@ -15,7 +16,8 @@ signatures or message bytes.
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "Forbidden", "InvalidInput", "NotFound", "ServiceError", "Unauthorized"]
+__all__ = ["Conflict", "Forbidden", "InvalidInput", "NotFound", "RateLimited", "ServiceError",
+           "Unauthorized"]
 
 
 class ServiceError(Exception):
@@ -51,3 +53,14 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     code = "conflict"
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, code: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+    def extra(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}

@@ -11,7 +11,7 @@ per device of the target account; a one-time KeyPackage is deleted as it is hand
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from letterlock.codec import CodecError
 from letterlock.crypto import CryptoError, cipher_suite
@@ -25,6 +25,7 @@ from letterlock.server.store.rows import DeviceRow
 
 from ._common import check_handle
 from .errors import InvalidInput, NotFound
+from .transparency import DeviceProof, TransparencyService
 
 __all__ = ["ClaimedKeyPackage", "KeyPackageService", "PoolStatus"]
 
@@ -43,12 +44,16 @@ class ClaimedKeyPackage:
     key_package: bytes
     last_resort: bool
     pool: PoolStatus
+    # The device's key transparency entry, opened and proven (None: not logged).
+    transparency: DeviceProof | None = None
 
 
 class KeyPackageService:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings,
+                 transparency: TransparencyService) -> None:
         self._store = store
         self._settings = settings
+        self._log = transparency
 
     def _status(self, remaining: int) -> PoolStatus:
         return PoolStatus(remaining, remaining < self._settings.keypackage_low_threshold)
@@ -111,4 +116,7 @@ class KeyPackageService:
                 remaining = await kp_db.pool_count(conn, device.id)
                 claimed.append(ClaimedKeyPackage(device.id, data, last_resort,
                                                  self._status(remaining)))
-        return claimed
+        # The proofs come after the claim commits: the devices' entries were committed
+        # with the devices, so the log the proofs are read from already holds them.
+        proofs = await self._log.device_proofs([c.device_id for c in claimed], now)
+        return [replace(c, transparency=proofs.get(c.device_id)) for c in claimed]

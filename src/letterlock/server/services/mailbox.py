@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from letterlock.server.bus import Bus
 from letterlock.server.settings import Settings
-from letterlock.server.store import AsyncConnection, IntegrityError, Store
+from letterlock.server.store import READ_ONLY, RELAXED, AsyncConnection, IntegrityError, Store
 from letterlock.server.store import mailbox as db
 from letterlock.server.store.rows import MailboxEntry
 
@@ -54,8 +54,9 @@ class MailboxService:
         """Append ``payload`` to each recipient's mailbox; NotFound if one is unknown."""
         async with self._store.transaction() as conn:
             seqs = await self._append(conn, recipients, payload, now, sender_device_id)
-        for device_id in seqs:
-            await self._bus.publish(device_id)
+        for device_id, seq in seqs.items():
+            await self._bus.publish(device_id,
+                                    MailboxEntry(seq, sender_device_id, payload, now))
         return seqs
 
     async def send(self, sender_device_id: str, client_msg_id: str,
@@ -63,37 +64,48 @@ class MailboxService:
         """Idempotent direct send: a repeated ``client_msg_id`` enqueues nothing."""
         if not recipients or len(set(recipients)) != len(recipients):
             raise InvalidInput("recipients must be distinct and non-empty", "bad_recipients")
+
+        async def deliver(conn: AsyncConnection) -> dict[str, int] | None:
+            if not await db.record_send(conn, sender_device_id, client_msg_id, now):
+                return None
+            return await self._append(conn, recipients, payload, now, sender_device_id)
+
         try:
-            async with self._store.transaction() as conn:
-                if not await db.record_send(conn, sender_device_id, client_msg_id, now):
-                    return Sent(True, {})
-                seqs = await self._append(conn, recipients, payload, now, sender_device_id)
+            seqs = await self._store.write(deliver)
+            if seqs is None:
+                return Sent(True, {})
         except IntegrityError:
             return Sent(True, {})  # a concurrent retry won the unique constraint
-        for device_id in seqs:
-            await self._bus.publish(device_id)
+        for device_id, seq in seqs.items():
+            await self._bus.publish(device_id,
+                                    MailboxEntry(seq, sender_device_id, payload, now))
         return Sent(False, seqs)
 
     @staticmethod
     async def _append(conn: AsyncConnection, recipients: Sequence[str], payload: bytes,
                       now: int, sender: str | None) -> dict[str, int]:
-        seqs = {}
-        for device_id in recipients:
-            seq = await db.append(conn, device_id, sender, payload, now)
-            if seq is None:
-                raise NotFound("no such recipient device", "no_device")
-            seqs[device_id] = seq
-        return seqs
+        found = await db.append_many(conn, recipients, sender, payload, now)
+        if len(found) != len(set(recipients)):
+            raise NotFound("no such recipient device", "no_device")
+        return {device_id: found[device_id] for device_id in recipients}
 
     async def fetch(self, device_id: str, after: int, now: int,
                     limit: int | None = None) -> Fetched:
         """Entries with sequence > ``after``, oldest first, after applying retention."""
         cutoff = now - self._settings.retention_seconds
-        async with self._store.transaction() as conn:
-            await db.expire(conn, cutoff, device_id)
-            expired_through = await db.expired_through(conn, device_id)
-            entries = await db.entries_after(conn, device_id, after,
-                                             limit or self._settings.mailbox_batch)
+        limit = limit or self._settings.mailbox_batch
+        # The common case has nothing past retention: read a snapshot without the write
+        # lock. Only when something expired does it take a writing transaction.
+        async with self._store.transaction(READ_ONLY) as conn:
+            stale = await db.has_entries_before(conn, device_id, cutoff)
+            if not stale:
+                expired_through = await db.expired_through(conn, device_id)
+                entries = await db.entries_after(conn, device_id, after, limit)
+        if stale:
+            async with self._store.transaction(RELAXED) as conn:
+                await db.expire(conn, cutoff, device_id)
+                expired_through = await db.expired_through(conn, device_id)
+                entries = await db.entries_after(conn, device_id, after, limit)
         gap = (after + 1, expired_through) if expired_through > after else None
         return Fetched(entries, gap)
 
@@ -101,17 +113,20 @@ class MailboxService:
         """Delete entries up to ``through``; returns the device's acknowledged mark."""
         if through < 0:
             raise InvalidInput("sequence numbers are positive", "bad_seq")
-        async with self._store.transaction() as conn:
-            return await db.acknowledge(conn, device_id, through)
+        # Group-committed with the sends on SQLite; on PostgreSQL relaxed durability: an
+        # acknowledgement lost to a power cut only means the entries are delivered again
+        # (at-least-once). See store.engine.
+        return await self._store.write(
+            lambda conn: db.acknowledge(conn, device_id, through), mode=RELAXED)
 
     async def acked(self, device_id: str) -> int:
         """Where a reconnecting device resumes: its last acknowledged sequence."""
-        async with self._store.transaction() as conn:
+        async with self._store.transaction(READ_ONLY) as conn:
             return await db.acked_seq(conn, device_id)
 
     async def expire(self, now: int) -> None:
         """Apply retention to every mailbox and to the idempotency records."""
         cutoff = now - self._settings.retention_seconds
-        async with self._store.transaction() as conn:
+        async with self._store.transaction(RELAXED) as conn:
             await db.expire(conn, cutoff)
             await db.expire_sends(conn, cutoff)

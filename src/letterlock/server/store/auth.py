@@ -35,12 +35,13 @@ async def add_token(conn: AsyncConnection, token_hash: bytes, device_id: str, no
                                              created_at=now, expires_at=expires_at))
 
 
-async def token_device(conn: AsyncConnection, token_hash: bytes, now: int) -> str | None:
-    """The device a live token belongs to, or None (unknown, revoked or expired)."""
+async def token_device(conn: AsyncConnection, token_hash: bytes,
+                       now: int) -> tuple[str, int] | None:
+    """``(device id, expires_at)`` of a live token, or None (unknown, revoked or expired)."""
     row = (await conn.execute(
-        select(tokens.c.device_id).where(tokens.c.token_hash == token_hash,
-                                         tokens.c.expires_at > now))).first()
-    return str(row.device_id) if row else None
+        select(tokens.c.device_id, tokens.c.expires_at)
+        .where(tokens.c.token_hash == token_hash, tokens.c.expires_at > now))).first()
+    return (str(row.device_id), int(row.expires_at)) if row else None
 
 
 async def purge_expired(conn: AsyncConnection, now: int) -> None:

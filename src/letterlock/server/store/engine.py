@@ -7,10 +7,26 @@ thread pool has to be sized against the connection pool. Alembic runs on the sam
 engine through ``AsyncConnection.run_sync`` (Alembic's documented recipe).
 
 SQLite is opened so that concurrent writers queue rather than fail: WAL journal, a busy
-timeout, foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE`` so that
-a read-then-write transaction (a KeyPackage claim, a mailbox enqueue) takes the write
-lock up front instead of failing with SQLITE_BUSY when it tries to upgrade. PostgreSQL
-uses row locks (``FOR UPDATE SKIP LOCKED``) in the queries that need them.
+timeout, foreign keys on, and every writing transaction starts with ``BEGIN IMMEDIATE``
+so that a read-then-write transaction (a KeyPackage claim, a mailbox enqueue) takes the
+write lock up front instead of failing with SQLITE_BUSY when it tries to upgrade. A
+transaction the caller marks read-only (:data:`READ_ONLY`) starts with a plain deferred
+``BEGIN``: in WAL mode it reads a snapshot without taking or waiting for the write lock.
+PostgreSQL uses row locks (``FOR UPDATE SKIP LOCKED``) in the queries that need them.
+
+Durability on SQLite is chosen per transaction, explicitly:
+
+- ``PRAGMA synchronous=FULL`` (the default, :data:`DURABLE`): the WAL is fsynced at every
+  commit, so what the server has answered 200 for (a message, a commit, an account)
+  survives a power cut, not just a crash of the process.
+- ``PRAGMA synchronous=NORMAL`` only for transactions marked :data:`RELAXED`: an
+  acknowledgement, retention. Losing one of those to a power cut (never to a process
+  crash: the WAL write itself is done) only means entries are delivered again, which
+  at-least-once delivery with idempotent ids already allows. Because the WAL is written in
+  order, the next FULL commit fsyncs the relaxed ones before it too.
+
+On PostgreSQL a relaxed transaction sets ``synchronous_commit = off`` for itself (same
+reasoning: the commit is in the WAL buffer, flushed within a few hundred milliseconds).
 """
 
 from __future__ import annotations
@@ -24,9 +40,20 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["async_url", "migrate", "open_engine"]
+__all__ = ["DURABLE", "NO_TRANSACTION", "READ_ONLY", "RELAXED", "TX_MODE", "async_url",
+           "migrate", "open_engine"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Transaction modes, passed as the ``TX_MODE`` execution option of a connection.
+TX_MODE = "letterlock_tx_mode"
+DURABLE = "durable"
+RELAXED = "relaxed"
+READ_ONLY = "read_only"
+# Statements that SQLite refuses inside a transaction (``PRAGMA wal_checkpoint`` fails
+# with "database table is locked" there): run them with no BEGIN at all.
+NO_TRANSACTION = "no_transaction"
+_SYNCHRONOUS = {DURABLE: "FULL", RELAXED: "NORMAL", READ_ONLY: None}
 
 
 def async_url(url: str) -> str:
@@ -48,7 +75,14 @@ def open_engine(url: str) -> AsyncEngine:
     """An async engine for ``url`` (plain or driver-qualified), configured as above."""
     full = async_url(url)
     if make_url(full).get_backend_name() != "sqlite":
-        return create_async_engine(full, pool_pre_ping=True)
+        pg = create_async_engine(full, pool_pre_ping=True)
+
+        @event.listens_for(pg.sync_engine, "begin")
+        def _pg_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get(TX_MODE) == RELAXED:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+        return pg
     engine = create_async_engine(full, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -59,10 +93,24 @@ def open_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=FULL")  # see the module docstring
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(TX_MODE, DURABLE)
+        if mode == NO_TRANSACTION:
+            return  # the driver is in autocommit (isolation_level None): no BEGIN
+        if mode == READ_ONLY:
+            conn.exec_driver_sql("BEGIN")
+            return
+        # The setting is per connection: change it only when this transaction needs the
+        # other one (the pool keeps what each connection was last set to).
+        wanted = _SYNCHRONOUS[mode]
+        info = conn.connection.info
+        if info.get("synchronous", "FULL") != wanted:
+            conn.exec_driver_sql(f"PRAGMA synchronous={wanted}")
+            info["synchronous"] = wanted
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
@@ -75,7 +123,18 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+# Any fixed 64-bit number: the PostgreSQL advisory lock all nodes take to migrate.
+_MIGRATION_LOCK = 0x4C4C_4D49_4752_4154
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Apply every pending Alembic migration (a no-op when the schema is current)."""
+    """Apply every pending Alembic migration (a no-op when the schema is current).
+
+    On PostgreSQL the migration holds a transaction-level advisory lock, so several nodes
+    starting at once on a new database migrate one after the other instead of racing on
+    ``alembic_version``; SQLite's ``BEGIN IMMEDIATE`` serialises them already.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         await conn.run_sync(_upgrade)

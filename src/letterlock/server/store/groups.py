@@ -29,6 +29,7 @@ __all__ = [
     "members",
     "next_seq",
     "save_state",
+    "take_seq",
 ]
 
 
@@ -101,6 +102,17 @@ async def next_seq(conn: AsyncConnection, group_id: bytes) -> int | None:
         update(groups).where(groups.c.group_id == group_id)
         .values(next_seq=groups.c.next_seq + 1).returning(groups.c.next_seq))).first()
     return None if row is None else int(row.next_seq)
+
+
+async def take_seq(conn: AsyncConnection, group_id: bytes) -> tuple[int, int] | None:
+    """Take the group's next server sequence number: ``(epoch, seq)``, or None if there is
+    no such group (row-locked on PostgreSQL until the transaction ends, like ``advance``,
+    so sequence numbers follow commit order within a group)."""
+    row = (await conn.execute(
+        update(groups).where(groups.c.group_id == group_id)
+        .values(next_seq=groups.c.next_seq + 1)
+        .returning(groups.c.epoch, groups.c.next_seq))).first()
+    return None if row is None else (int(row.epoch), int(row.next_seq))
 
 
 async def save_state(conn: AsyncConnection, group_id: bytes, state: bytes, now: int) -> None:

@@ -8,7 +8,11 @@ resumes; ``expired_through`` is the highest sequence lost to retention, reported
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .rows import MailboxEntry
@@ -18,10 +22,12 @@ __all__ = [
     "acked_seq",
     "acknowledge",
     "append",
+    "append_many",
     "entries_after",
     "expire",
     "expire_sends",
     "expired_through",
+    "has_entries_before",
     "record_send",
 ]
 
@@ -34,15 +40,14 @@ async def record_send(conn: AsyncConnection, sender_device_id: str, client_msg_i
     constraint then fails one of them with IntegrityError, which the caller treats as a
     duplicate.
     """
-    exists = (await conn.execute(
-        select(sent_messages.c.id).where(sent_messages.c.sender_device_id == sender_device_id,
-                                         sent_messages.c.client_msg_id == client_msg_id)
-    )).first()
-    if exists is not None:
-        return False
-    await conn.execute(insert(sent_messages).values(
-        sender_device_id=sender_device_id, client_msg_id=client_msg_id, created_at=now))
-    return True
+    # One statement: insert unless this (sender, client id) is already there.
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    inserted = (await conn.execute(
+        dialect_insert(sent_messages).values(
+            sender_device_id=sender_device_id, client_msg_id=client_msg_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
+        .returning(sent_messages.c.id))).first()
+    return inserted is not None
 
 
 async def append(conn: AsyncConnection, device_id: str, sender_device_id: str | None,
@@ -59,6 +64,34 @@ async def append(conn: AsyncConnection, device_id: str, sender_device_id: str | 
     return int(seq.next_seq)
 
 
+async def append_many(conn: AsyncConnection, device_ids: Sequence[str],
+                      sender_device_id: str | None, payload: bytes,
+                      now: int) -> dict[str, int]:
+    """Append ``payload`` to several mailboxes in two statements (one fan-out): the
+    devices' next sequence numbers in one ``UPDATE ... RETURNING``, then one executemany
+    insert. Returns ``{device id: seq}`` for the devices that exist.
+
+    On PostgreSQL the device rows are locked in id order first (a subquery ``FOR
+    UPDATE``), so two fan-outs to overlapping devices cannot deadlock.
+    """
+    if not device_ids:
+        return {}
+    target = devices.c.id.in_(device_ids)
+    if conn.dialect.name == "postgresql":
+        target = devices.c.id.in_(
+            select(devices.c.id).where(devices.c.id.in_(device_ids))
+            .order_by(devices.c.id).with_for_update().scalar_subquery())
+    rows = await conn.execute(
+        update(devices).where(target).values(next_seq=devices.c.next_seq + 1)
+        .returning(devices.c.id, devices.c.next_seq))
+    seqs = {str(r.id): int(r.next_seq) for r in rows}
+    if seqs:
+        await conn.execute(insert(mailbox), [
+            {"device_id": device_id, "seq": seq, "sender_device_id": sender_device_id,
+             "payload": payload, "created_at": now} for device_id, seq in seqs.items()])
+    return seqs
+
+
 async def entries_after(conn: AsyncConnection, device_id: str, after: int,
                         limit: int) -> list[MailboxEntry]:
     rows = await conn.execute(
@@ -73,15 +106,14 @@ async def entries_after(conn: AsyncConnection, device_id: str, after: int,
 async def acknowledge(conn: AsyncConnection, device_id: str, through: int) -> int:
     """Delete entries up to ``through`` (capped at the last assigned sequence) and move the
     device's acknowledged mark forward (never back). Returns the new mark."""
+    capped = case((devices.c.next_seq < through, devices.c.next_seq), else_=through)
+    mark = case((devices.c.acked_seq > capped, devices.c.acked_seq), else_=capped)
     row = (await conn.execute(
-        select(devices.c.next_seq, devices.c.acked_seq).where(devices.c.id == device_id)
-    )).one()
-    mark = max(int(row.acked_seq), min(through, int(row.next_seq)))
+        update(devices).where(devices.c.id == device_id).values(acked_seq=mark)
+        .returning(devices.c.acked_seq))).one()
     await conn.execute(delete(mailbox).where(mailbox.c.device_id == device_id,
-                                             mailbox.c.seq <= mark))
-    await conn.execute(update(devices).where(devices.c.id == device_id)
-                       .values(acked_seq=mark))
-    return mark
+                                             mailbox.c.seq <= row.acked_seq))
+    return int(row.acked_seq)
 
 
 async def expire(conn: AsyncConnection, cutoff: int, device_id: str | None = None) -> None:
@@ -98,6 +130,14 @@ async def expire(conn: AsyncConnection, cutoff: int, device_id: str | None = Non
                                   devices.c.expired_through < row.top)
             .values(expired_through=row.top))
     await conn.execute(delete(mailbox).where(condition))
+
+
+async def has_entries_before(conn: AsyncConnection, device_id: str, cutoff: int) -> bool:
+    """Whether the device has an entry created before ``cutoff`` (so retention applies)."""
+    row = (await conn.execute(
+        select(mailbox.c.seq).where(mailbox.c.device_id == device_id,
+                                    mailbox.c.created_at < cutoff).limit(1))).first()
+    return row is not None
 
 
 async def expire_sends(conn: AsyncConnection, cutoff: int) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -32,6 +33,7 @@ __all__ = [
     "groups",
     "invites",
     "key_packages",
+    "kt_entries",
     "mailbox",
     "metadata",
     "nonces",
@@ -162,4 +164,22 @@ group_commits = Table(
     Column("seq", BigInteger, nullable=False),
     Column("message", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
+)
+
+# The key transparency log (letterlock.transparency): one row per leaf, in log order. Rows
+# are never updated or deleted (a removed device gets a REMOVED entry), so there is no
+# foreign key to devices. ``handle`` and ``nonce`` (the opening of the entry's handle
+# commitment) are what the server discloses to a querier who names the handle; the log
+# itself carries only the commitment. ``created_at`` is the entry's own timestamp, in
+# milliseconds (the LogEntry's clock), not seconds like the other tables.
+kt_entries = Table(
+    "kt_entries", metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Column("entry", LargeBinary, nullable=False),
+    Column("handle", String(33), nullable=False, index=True),
+    Column("device_id", String(32), nullable=False, index=True),
+    Column("action", SmallInteger, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )
