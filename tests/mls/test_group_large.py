@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from mls_group_kit import SUITE, accept, client, kp_bytes
 
-from letterlock.crypto import SeededRandom
+from letterlock.crypto import CipherSuite, SeededRandom, cipher_suite
 from letterlock.mls.credentials import Credential
 from letterlock.mls.group import ApplicationMessage, CommitApplied, Group, RemovedFromGroup
 from letterlock.mls.key_packages import create_key_package
@@ -60,9 +61,9 @@ class LargeGroup:
                 assert event.sender == sender.own_leaf
 
 
-def build() -> LargeGroup:
-    alice = client("alice")
-    creator = Group.create(SUITE, group_id=b"large group", signer=alice.signer,
+def build(suite: CipherSuite) -> LargeGroup:
+    alice = client("alice", suite)
+    creator = Group.create(suite, group_id=b"large group", signer=alice.signer,
                            credential=alice.credential, rng=alice.rng,
                            credential_validator=accept)
     # Members 1..N-1: KeyPackages only. Leaves 1, 500 and N-1 get real groups.
@@ -70,9 +71,9 @@ def build() -> LargeGroup:
     real = {1: "bob", 500: "carol", N - 1: "dave"}
     signers, bundles = {}, []
     for leaf in range(1, N):
-        signer, _ = SUITE.generate_signature_key_pair(rng)
+        signer, _ = suite.generate_signature_key_pair(rng)
         signers[leaf] = signer
-        bundles.append(create_key_package(SUITE, credential=Credential.basic(b"m%d" % leaf),
+        bundles.append(create_key_package(suite, credential=Credential.basic(b"m%d" % leaf),
                                           signature_private_key=signer, lifetime=FOREVER,
                                           rng=rng))
     # One commit adds everyone, without a path (Adds alone may omit it, §12.4).
@@ -88,8 +89,11 @@ def build() -> LargeGroup:
     return world
 
 
-def test_a_thousand_members() -> None:
-    world = build()
+# Suite 1, and the post-quantum X-Wing suite (every path and Welcome secret is then
+# encapsulated with ML-KEM-768 + X25519).
+@pytest.mark.parametrize("suite", [SUITE, cipher_suite(0x0053)], ids=["suite1", "xwing"])
+def test_a_thousand_members(suite: CipherSuite) -> None:
+    world = build(suite)
     world.assert_agree()
     alice = world.groups["alice"]
     assert alice.epoch == 1 and len(alice.roster()) == N
@@ -102,7 +106,7 @@ def test_a_thousand_members() -> None:
     world.assert_agree()
 
     # Add: Carol adds Erin (with a path); Erin joins from the Welcome.
-    erin = client("erin")
+    erin = client("erin", suite)
     bundle = erin.key_package()
     carol = world.groups["carol"]
     result = carol.commit(add=[kp_bytes(bundle)])
@@ -125,7 +129,7 @@ def test_a_thousand_members() -> None:
     world.assert_agree()
 
     # External join: Frank joins from a GroupInfo and takes the leftmost free leaf.
-    frank = client("frank")
+    frank = client("frank", suite)
     info = world.groups["dave"].group_info()
     group, commit = Group.join_external(info, frank.signer, frank.credential, frank.rng,
                                         credential_validator=accept)
