@@ -88,12 +88,15 @@ def membership_change(group_id: bytes, before: list[Member], after: list[Member]
     old = {m.leaf: handle_of(m.credential.identity) for m in before}
     new = {m.leaf: handle_of(m.credential.identity) for m in after}
     committer = old.get(event.committer) or new.get(event.committer, "?")
-    if not event.added and not event.removed:
+    # An external commit adds its committer's leaf (not listed in ``event.added``): the
+    # server holds every GroupInfo, so a join this way must be reported like any add.
+    added_leaves = event.added + ((event.committer,) if event.external else ())
+    if not added_leaves and not event.removed:
         return None
     added = tuple(sorted(set(new.values()) - set(old.values())))
     removed = tuple(sorted(set(old.values()) - set(new.values())))
     return MembershipChanged(group_id, committer, event.epoch, added, removed,
-                             len(event.added) - len(added), len(event.removed) - len(removed))
+                             len(added_leaves) - len(added), len(event.removed) - len(removed))
 
 
 class GroupProcessor:
