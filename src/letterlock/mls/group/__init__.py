@@ -1,7 +1,8 @@
 """The MLS group state machine (RFC 9420 §11-§12): the hazmat tier of Letterlock.
 
 - :class:`Group`: one member's view: create, join (Welcome or external commit),
-  propose, commit, process, encrypt, export; state to and from bytes.
+  propose, commit, process, encrypt, export; reinit and branch into a new group
+  (§11.2, §11.3); state to and from bytes.
 - :class:`PublicGroup`: a secret-free view for the delivery service.
 - events (:mod:`.events`), errors (:mod:`.errors`), the lifecycle table (:mod:`.state`).
 """
@@ -9,6 +10,7 @@
 from .errors import (
     EpochTooOldError,
     GroupInactiveError,
+    GroupReinitializedError,
     InvalidExternalCommitError,
     InvalidProposalError,
     InvalidProposalListError,
@@ -18,6 +20,7 @@ from .errors import (
     NotAMemberError,
     OwnCommitError,
     PathRequiredError,
+    ResumptionMismatchError,
     UnknownProposalRefError,
     UnknownPskError,
     WelcomeTreeError,
@@ -39,6 +42,7 @@ __all__ = [
     "Group",
     "GroupConfig",
     "GroupInactiveError",
+    "GroupReinitializedError",
     "GroupState",
     "InvalidExternalCommitError",
     "InvalidProposalError",
@@ -53,6 +57,7 @@ __all__ = [
     "ProposalReceived",
     "PublicGroup",
     "RemovedFromGroup",
+    "ResumptionMismatchError",
     "UnknownProposalRefError",
     "UnknownPskError",
     "WelcomeTreeError",

@@ -3,12 +3,13 @@ store). It holds every secret the group has: never log it, always encrypt it at 
 
 ::
 
-    uint8 format = 1; uint16 cipher_suite; uint8 lifecycle; Config;
+    uint8 format = 2; uint16 cipher_suite; uint8 lifecycle; Config;
     opaque signer<V>; opaque private_tree<V>; Epoch current; Epoch past<V>;
     ProposalCache cache; KeyPair own_update_keys<V>;
     struct { opaque group_id<V>; uint64 epoch; opaque psk<V>; } resumption<V>;
     struct { opaque id<V>; opaque secret<V>; } external_psks<V>;
     optional<Pending> pending;
+    optional<ReInit> reinit;          (format 2; format 1 ends before it)
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .group import Group, GroupConfig, Pending, WireFormatPolicy
 from .proposals import ProposalCache
 from .state import GroupState
 
-FORMAT = 1
+FORMAT = 2
+_FORMATS = (1, FORMAT)
 _STATES = list(GroupState)
 
 
@@ -52,6 +54,7 @@ def dump_group(group: Group) -> bytes:
     w.push_vector(list(g._resumption.items()), _push_resumption)
     w.push_vector(sorted(g._external_psks.items()), _push_pair)
     w.push_optional(g._pending, _push_pending)
+    w.push_optional(g._reinit, lambda w2, v: v.push(w2))
     return w.data
 
 
@@ -61,7 +64,8 @@ def load_group(data: bytes, *, credential_validator: CredentialValidator,
 
 
 def _pull_group(r: Reader, validator: CredentialValidator, rng: RandomSource) -> Group:
-    if r.pull_uint8() != FORMAT:
+    fmt = r.pull_uint8()
+    if fmt not in _FORMATS:
         raise DecodeError("unknown group state format", r.position)
     suite = cipher_suite(r.pull_uint16())
     lifecycle = r.pull_uint8()
@@ -84,6 +88,10 @@ def _pull_group(r: Reader, validator: CredentialValidator, rng: RandomSource) ->
                          in r.pull_vector(_pull_resumption)}
     group._external_psks = dict(r.pull_vector(_pull_pair))
     group._pending = r.pull_optional(lambda r2: _pull_pending(suite_id=suite.suite_id, r=r2))
+    if fmt >= 2:
+        group._reinit = r.pull_optional(ReInit.pull)
+    if (group._lifecycle is GroupState.REINIT) != (group._reinit is not None):
+        raise DecodeError("a REINIT group holds exactly its ReInit", r.position)
     return group
 
 

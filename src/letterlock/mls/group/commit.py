@@ -250,13 +250,18 @@ def create_commit(
     proposals: Sequence[QueuedProposal],
     rng: RandomSource, *, options: CommitOptions, psk_resolver: PskResolver,
     credential_validator: CredentialValidator, ratchet_config: RatchetConfig,
-    now: int | None = None,
+    now: int | None = None, welcome_only_psks: Sequence[Psk] = (),
 ) -> StagedCommit:
     """Build, sign and frame a commit of ``proposals`` from our leaf (§12.4.1).
 
     Returns the staged next epoch with the commit's MLSMessage, the Welcome for added
     members (with the ratchet_tree extension unless disabled) and a signed GroupInfo
     (with external_pub, for external joins).
+
+    :param welcome_only_psks: PSKs injected after the proposals' ones without a
+        PreSharedKey proposal, named only in the Welcome's GroupSecrets: the reinit or
+        branch resumption PSK of a new group's first commit (§11.2, §11.3; §12.1.4
+        forbids proposing them).
 
     :raises UsageError: a path is required and ``options.update_path`` is False.
     :raises InvalidMessageError: the proposals break a rule (§12.2).
@@ -292,7 +297,7 @@ def create_commit(
                                  options.authenticated_data, confirmation_tag=b"")
     confirmed = confirmed_transcript_hash(suite, state.interim_transcript_hash, signed)
     context = with_confirmed(provisional, confirmed)
-    psks = resolve_psks(applied.psks, psk_resolver)
+    psks = [*resolve_psks(applied.psks, psk_resolver), *welcome_only_psks]
     schedule, joiner = KeySchedule.for_commit(
         suite, _init_secret(state, applied),
         commit_path.commit_secret if commit_path is not None else None,

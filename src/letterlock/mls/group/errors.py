@@ -15,7 +15,10 @@
     ├── PathRequiredError          §12.4: the commit needs an UpdatePath and has none
     ├── InvalidExternalCommitError §12.4.3.2: an external commit's shape is wrong
     ├── UnknownPskError            §8.4: a PSK we do not hold (re-exported)
-    └── WelcomeTreeError           §12.4.3.1: no ratchet tree, or our leaf is not in it
+    ├── WelcomeTreeError           §12.4.3.1: no ratchet tree, or our leaf is not in it
+    ├── GroupReinitializedError    §11.2: a message in the epoch a ReInit commit ended
+    └── ResumptionMismatchError    §11.2/§11.3: a reinit/branch Welcome does not match
+                                   the old group (or its ReInit)
     UsageError (our fault)
     ├── InvalidStateError          the state table forbids this operation now
     │   └── GroupInactiveError     we left or were removed
@@ -83,6 +86,19 @@ class WelcomeTreeError(InvalidMessageError):
     """§12.4.3.1: the joiner has no ratchet tree, or its own leaf is not in it."""
 
 
+class GroupReinitializedError(InvalidMessageError):
+    """§11.2: a commit covering a ReInit ended this group; a proposal, commit or
+    application message sent in that last epoch is refused (the group lives on only
+    as the resumption PSK of its successor)."""
+
+
+class ResumptionMismatchError(InvalidMessageError):
+    """A Welcome that resumes an old group breaks §11.2 (reinit) or §11.3 (branch):
+    no reinit/branch PSK of the old group, a reinit PSK not of the epoch after the
+    ReInit commit, or a new GroupContext whose group_id, version, cipher_suite or
+    extensions differ from the ReInit (or, for a branch, from the old group)."""
+
+
 class InvalidStateError(UsageError):
     """The group's state table does not allow this operation now."""
 
@@ -103,6 +119,7 @@ class NoPendingCommitError(InvalidStateError):
 __all__ = [
     "EpochTooOldError",
     "GroupInactiveError",
+    "GroupReinitializedError",
     "InvalidExternalCommitError",
     "InvalidProposalError",
     "InvalidProposalListError",
@@ -112,6 +129,7 @@ __all__ = [
     "NotAMemberError",
     "OwnCommitError",
     "PathRequiredError",
+    "ResumptionMismatchError",
     "UnknownProposalRefError",
     "UnknownPskError",
     "WelcomeTreeError",

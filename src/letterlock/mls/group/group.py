@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 
 from letterlock.crypto import CipherSuite, RandomSource, cipher_suite
 
-from ..constants import ContentType, LeafNodeSource, PSKType, SenderType, WireFormat
+from ..constants import (
+    ContentType,
+    LeafNodeSource,
+    PSKType,
+    ResumptionPSKUsage,
+    SenderType,
+    WireFormat,
+)
 from ..credentials import Credential
 from ..errors import UsageError
 from ..extensions import Extension
@@ -42,11 +49,13 @@ from ..proposals import (
     Remove,
     Update,
 )
+from ..psk import Psk
 from ..ratchet_tree import PublicTree
 from ..transcript import initial_interim_transcript_hash
 from ..tree_math import LeafIndex
 from ..tree_validation import CredentialValidator, validate_leaf_node
 from ..treekem import PrivateTree
+from ..welcome import GroupInfo
 from ._epoch import EpochState
 from ._framing import authenticate, protect, sign_member_content
 from ._types import CommitResult, GroupConfig, Member, Pending, WireFormatPolicy
@@ -58,10 +67,16 @@ from .commit import (
     new_group_context,
     stage_commit,
 )
-from .errors import NoPendingCommitError, OwnCommitError
+from .errors import (
+    GroupReinitializedError,
+    NoPendingCommitError,
+    OwnCommitError,
+    WrongWireFormatError,
+)
 from .events import ApplicationMessage, CommitApplied, Event, ProposalReceived, RemovedFromGroup
 from .join import join_by_external_commit, join_by_welcome
 from .proposals import ProposalCache, QueuedProposal
+from .resumption import check_resumed_welcome, is_resumption_of, resumption_psk
 from .state import GroupState, Op, next_state
 
 # A lifetime that never ends, for a creator's leaf when the caller gives none.
@@ -90,6 +105,8 @@ class Group:
         self._past: list[EpochState] = []
         self._resumption: dict[tuple[bytes, int], bytes] = {}
         self._external_psks: dict[bytes, bytes] = {}
+        # The ReInit a commit applied (§11.2): this group is then REINIT for good.
+        self._reinit: ReInit | None = None
         self._remember_resumption()
 
     def __repr__(self) -> str:
@@ -144,10 +161,21 @@ class Group:
         rng: RandomSource, credential_validator: CredentialValidator,
         ratchet_tree: bytes | None = None, psks: Mapping[bytes, bytes] | None = None,
         now: int | None = None, config: GroupConfig | None = None,
+        old_group: Group | None = None,
     ) -> Group:
         """Join from a Welcome (§12.4.3.1).
 
         :param psks: external PSKs by psk_id, for a Welcome that names some.
+        :param old_group: our state of the group this Welcome reinitialises (§11.2,
+            after its ReInit commit) or branches from (§11.3). Its resumption PSK is
+            resolved from it, and the Welcome must carry exactly one reinit/branch PSK
+            of it and match it (for a reinit: group_id, version, cipher_suite and
+            extensions of the ReInit, the PSK of the epoch after the ReInit commit).
+        :raises UnknownPskError: a PSK we do not hold -- among them a reinit/branch
+            PSK of another group than ``old_group``, of an epoch it no longer keeps,
+            or with no ``old_group`` given.
+        :raises ResumptionMismatchError: ``old_group`` given, and the Welcome does not
+            resume it as §11.2/§11.3 require.
         :raises InvalidMessageError, VerifyError, DecryptError, DecodeError: see
             :func:`letterlock.mls.group.join.join_by_welcome`.
         """
@@ -157,12 +185,19 @@ class Group:
         def resolver(psk_id: PreSharedKeyID) -> bytes | None:
             if psk_id.psktype == PSKType.EXTERNAL and psk_id.psk_id is not None:
                 return external.get(psk_id.psk_id)
+            if old_group is not None and is_resumption_of(psk_id, old_group.group_id):
+                return old_group._psk_secret(psk_id)
             return None
 
         joined = join_by_welcome(welcome, bundle, ratchet_tree=ratchet_tree,
                                  psk_resolver=resolver,
                                  credential_validator=credential_validator,
                                  ratchet_config=cfg.ratchet, now=now)
+        if old_group is not None:
+            old = old_group._state
+            check_resumed_welcome(joined.psks, joined.state.context, joined.state.tree,
+                                  old=old.context, reinit=old_group._reinit,
+                                  old_credentials=[m.credential for m in old_group.roster()])
         group = cls(joined.state, joined.private, signature_private_key,
                     credential_validator=credential_validator, rng=rng, config=cfg)
         group._external_psks.update(external)
@@ -174,19 +209,34 @@ class Group:
         rng: RandomSource, *, credential_validator: CredentialValidator,
         ratchet_tree: bytes | None = None, resync_leaf: int | None = None,
         now: int | None = None, config: GroupConfig | None = None,
+        psks: Mapping[bytes, bytes] | None = None,
     ) -> tuple[Group, bytes]:
         """Join by external commit (§12.4.3.2); returns the group and the commit to send.
 
         The new group is at the commit's epoch already: if the delivery service rejects
         the commit, drop the returned group and try again from a newer GroupInfo.
+
+        :param psks: external PSKs by psk_id to inject, each by a PreSharedKey proposal
+            in the commit (§12.4.3.2 allows them): the members must hold them all, so
+            only those who know the PSKs can join. They stay registered in the group.
         """
         cfg = config or GroupConfig()
+        external = dict(psks or {})
+        # §8.4: each PSK gets a fresh nonce of KDF.Nh bytes, in the group's suite.
+        suite = _group_info_suite(group_info)
+        psk_ids = [PreSharedKeyID.external(psk_id, rng.random_bytes(suite.n_h))
+                   for psk_id in external]
+
+        def resolver(psk_id: PreSharedKeyID) -> bytes | None:
+            return external.get(psk_id.psk_id) if psk_id.psk_id is not None else None
+
         joined = join_by_external_commit(
             group_info, signature_private_key, credential, rng, ratchet_tree=ratchet_tree,
             resync_leaf=resync_leaf, credential_validator=credential_validator,
-            ratchet_config=cfg.ratchet, psk_resolver=lambda _: None, now=now)
+            ratchet_config=cfg.ratchet, psk_resolver=resolver, now=now, psk_ids=psk_ids)
         group = cls(joined.state, joined.private, signature_private_key,
                     credential_validator=credential_validator, rng=rng, config=cfg)
+        group._external_psks.update(external)
         return group, joined.commit
 
     # ---- reading ---------------------------------------------------------------------
@@ -219,6 +269,11 @@ class Group:
     @property
     def extensions(self) -> tuple[Extension, ...]:
         return self._state.context.extensions
+
+    @property
+    def committed_reinit(self) -> ReInit | None:
+        """The ReInit this group committed (state REINIT), else None (§11.2)."""
+        return self._reinit
 
     @property
     def ratchet_tree(self) -> bytes:
@@ -309,8 +364,8 @@ class Group:
                        extensions: Sequence[Extension] = (), *,
                        rng: RandomSource | None = None) -> bytes:
         """Propose re-initialising the group as ``group_id`` (§12.1.5). Once committed
-        (:attr:`CommitApplied.reinit`), members start the new group; this one should
-        then carry no more application data (§11.2)."""
+        (:attr:`CommitApplied.reinit`), the group is REINIT: it carries nothing more
+        (§11.2), and one member starts the new group with :meth:`reinit`."""
         suite_id = cipher_suite_id if cipher_suite_id is not None else self.suite.suite_id
         return self._propose(Proposal(ReInit(group_id, self._state.context.version, suite_id,
                                              tuple(extensions))), rng)
@@ -352,15 +407,22 @@ class Group:
                                      me) for p in psks]
         if gce is not None:
             proposals.append(QueuedProposal(Proposal(GroupContextExtensions(tuple(gce))), me))
+        return self._commit(proposals, rng, update_path=update_path is not False,
+                            authenticated_data=authenticated_data, now=now)
+
+    def _commit(self, proposals: Sequence[QueuedProposal], rng: RandomSource, *,
+                update_path: bool, authenticated_data: bytes = b"", now: int | None,
+                welcome_only_psks: Sequence[Psk] = ()) -> CommitResult:
         options = CommitOptions(
-            update_path=update_path is not False,
+            update_path=update_path,
             wire_format=self._config.wire_format_policy.value,
             ratchet_tree_in_welcome=self._config.ratchet_tree_in_welcome,
             authenticated_data=authenticated_data)
         staged = create_commit(self._state, self._private, self._signer, proposals, rng,
                                options=options, psk_resolver=self._psk_secret,
                                credential_validator=self._validator,
-                               ratchet_config=self._config.ratchet, now=now)
+                               ratchet_config=self._config.ratchet, now=now,
+                               welcome_only_psks=welcome_only_psks)
         assert staged.state is not None and staged.private is not None
         self._pending = Pending(staged.state, staged.private, staged.message, staged.welcome,
                                 staged.group_info, commit_event(staged))
@@ -403,7 +465,7 @@ class Group:
             raise NoPendingCommitError("no pending commit to merge")
         self._lifecycle = next_state(self._lifecycle, Op.MERGE)
         pending, self._pending = self._pending, None
-        self._advance(pending.state, pending.private)
+        self._advance(pending.state, pending.private, pending.event.reinit)
         return [pending.event]
 
     def discard_pending_commit(self) -> None:
@@ -431,6 +493,10 @@ class Group:
         parsed = MLSMessage.from_bytes(message)
         received = authenticate(parsed, self._state, past=self._past,
                                 membership_key=self._state.membership_key)
+        if self._lifecycle is GroupState.REINIT and received.state.epoch == self.epoch:
+            # §11.2: the ReInit commit ended this group; its last epoch carries nothing.
+            raise GroupReinitializedError("a message in the epoch a ReInit commit ended",
+                                          "RFC 9420 §11.2")
         content = received.content.content
         sender = content.sender
         if content.content_type == ContentType.APPLICATION:
@@ -460,7 +526,7 @@ class Group:
             self._lifecycle = next_state(self._lifecycle, Op.REMOVED)
             return [event, RemovedFromGroup(event.epoch, event.committer)]
         assert staged.private is not None
-        self._advance(staged.state, staged.private)
+        self._advance(staged.state, staged.private, event.reinit)
         return [event]
 
     def encrypt(self, data: bytes, authenticated_data: bytes = b"", *, padding: int = 0,
@@ -470,6 +536,103 @@ class Group:
         signed = sign_member_content(self._state, self.own_leaf, self._signer, data,
                                      WireFormat.PRIVATE_MESSAGE, authenticated_data)
         return protect(self._state, signed, rng or self._rng, padding)
+
+    # ---- reinit and branch (§11.2, §11.3) -------------------------------------------
+
+    def reinit(
+        self, key_packages: Sequence[KeyPackage | bytes], *, rng: RandomSource | None = None,
+        signer: bytes | None = None, credential: Credential | None = None,
+        capabilities: Capabilities | None = None, lifetime: Lifetime | None = None,
+        config: GroupConfig | None = None, now: int | None = None,
+    ) -> tuple[Group, bytes | None]:
+        """Start the group the committed ReInit asks for (§11.2, step 3).
+
+        Creates the new group with the ReInit's group_id, cipher suite and extensions,
+        and commits at once the Adds of ``key_packages`` (the other members' KeyPackages
+        for the new suite) with the resumption PSK (usage reinit) of this group's last
+        epoch, named in the Welcome only. Any member may do this, not only the one who
+        committed the ReInit; the others join with ``Group.join(..., old_group=...)``.
+
+        :param signer, credential: our identity in the new group; by default our
+            current ones, which is only possible if the new suite signs with the
+            same scheme.
+        :returns: the new group, already at epoch 1, and the Welcome to send (None if
+            no KeyPackages were given).
+        :raises InvalidStateError: no ReInit was committed (the group is not REINIT).
+        :raises UsageError: the ReInit's version is not ours; a KeyPackage is not
+            for the new suite or not from a member of this group; the new suite needs
+            another signer. :raises UnsupportedError: we do not implement its suite.
+        :raises InvalidMessageError, VerifyError: a KeyPackage is invalid (§10.1).
+        """
+        next_state(self._lifecycle, Op.REINIT)
+        reinit = self._reinit
+        assert reinit is not None  # REINIT state
+        if reinit.version != self._state.context.version:
+            raise UsageError(f"protocol version {reinit.version} is not supported")
+        return self._start_successor(
+            ResumptionPSKUsage.REINIT, cipher_suite(reinit.cipher_suite), reinit.group_id,
+            reinit.extensions, key_packages, rng=rng, signer=signer, credential=credential,
+            capabilities=capabilities, lifetime=lifetime, config=config, now=now)
+
+    def branch(
+        self, group_id: bytes, key_packages: Sequence[KeyPackage | bytes], *,
+        extensions: Sequence[Extension] | None = None, rng: RandomSource | None = None,
+        capabilities: Capabilities | None = None, lifetime: Lifetime | None = None,
+        config: GroupConfig | None = None, now: int | None = None,
+    ) -> tuple[Group, bytes | None]:
+        """Branch a subgroup ``group_id`` off this epoch (§11.3): same version and
+        suite, members among this group's (``key_packages``), and the resumption PSK
+        (usage branch) of the current epoch in the Welcome. This group goes on as it was.
+
+        :param extensions: the new GroupContext's; by default this group's.
+        :returns: the new group at epoch 1 and the Welcome (None without KeyPackages).
+        :raises UsageError: a KeyPackage is not from a member of this group.
+        """
+        next_state(self._lifecycle, Op.BRANCH)
+        exts = self.extensions if extensions is None else tuple(extensions)
+        return self._start_successor(
+            ResumptionPSKUsage.BRANCH, self.suite, group_id, exts, key_packages, rng=rng,
+            signer=None, credential=None, capabilities=capabilities, lifetime=lifetime,
+            config=config, now=now)
+
+    def _start_successor(
+        self, usage: ResumptionPSKUsage, suite: CipherSuite, group_id: bytes,
+        extensions: Sequence[Extension], key_packages: Sequence[KeyPackage | bytes], *,
+        rng: RandomSource | None, signer: bytes | None, credential: Credential | None,
+        capabilities: Capabilities | None, lifetime: Lifetime | None,
+        config: GroupConfig | None, now: int | None,
+    ) -> tuple[Group, bytes | None]:
+        rng = rng or self._rng
+        me = self._state.member(self.own_leaf)
+        assert me is not None
+        if signer is None:
+            if suite.signature.scheme_id != self.suite.signature.scheme_id:
+                raise UsageError("the new cipher suite signs with another scheme: "
+                                 "pass its signer and credential")
+            signer = self._signer.raw
+        kps = [_key_package(kp) for kp in key_packages]
+        # §11.2 "the same membership", §11.3 "each LeafNode ... MUST match some LeafNode
+        # in the original group": only this group's members may be taken along.
+        others = [m.credential for m in self.roster() if m.leaf != self.own_leaf]
+        for kp in kps:
+            if kp.cipher_suite != suite.suite_id:
+                raise UsageError(f"a KeyPackage is for suite {kp.cipher_suite}, "
+                                 f"not {suite.suite_id}")
+            if kp.leaf_node.credential not in others:
+                raise UsageError("a KeyPackage is not from another member of this group")
+        successor = Group.create(
+            suite, group_id=group_id, signer=signer, credential=credential or me.credential,
+            rng=rng, credential_validator=self._validator, extensions=extensions, now=now,
+            capabilities=capabilities, lifetime=lifetime, config=config or self._config)
+        # Epoch 0 -> 1 in one commit nobody else processes: the Welcome carries the
+        # resumption PSK (§11.2: "MUST specify a PreSharedKeyID of type resumption").
+        psk = resumption_psk(self._state, usage, suite, rng)
+        mine = Sender.member(successor.own_leaf)
+        adds = [QueuedProposal(Proposal(Add(kp)), mine) for kp in kps]
+        result = successor._commit(adds, rng, update_path=True, now=now,
+                                   welcome_only_psks=[psk])
+        successor.merge_pending_commit()
+        return successor, result.welcome
 
     # ---- storage ---------------------------------------------------------------------
 
@@ -505,7 +668,8 @@ class Group:
         while len(self._resumption) > max(1, self._config.resumption_psk_epochs):
             del self._resumption[next(iter(self._resumption))]
 
-    def _advance(self, state: EpochState, private: PrivateTree) -> None:
+    def _advance(self, state: EpochState, private: PrivateTree,
+                 reinit: ReInit | None = None) -> None:
         if self._config.max_past_epochs > 0:
             self._past.append(self._state)
             del self._past[:-self._config.max_past_epochs]
@@ -514,6 +678,10 @@ class Group:
         self._cache.clear()
         self._own_update_keys.clear()
         self._remember_resumption()
+        if reinit is not None:
+            # §11.2: the group now only serves its successor.
+            self._reinit = reinit
+            self._lifecycle = next_state(self._lifecycle, Op.REINIT_COMMITTED)
 
 
 def _key_package(value: KeyPackage | bytes) -> KeyPackage:
@@ -521,10 +689,15 @@ def _key_package(value: KeyPackage | bytes) -> KeyPackage:
         return value
     body = MLSMessage.from_bytes(value).body
     if not isinstance(body, KeyPackage):
-        from .errors import WrongWireFormatError
-
         raise WrongWireFormatError("expected a KeyPackage", "RFC 9420 §6")
     return body
+
+
+def _group_info_suite(group_info: bytes) -> CipherSuite:
+    body = MLSMessage.from_bytes(group_info).body
+    if not isinstance(body, GroupInfo):
+        raise WrongWireFormatError("expected a GroupInfo", "RFC 9420 §6")
+    return cipher_suite(body.group_context.cipher_suite)
 
 
 def commit_event(staged: StagedCommit) -> CommitApplied:

@@ -9,6 +9,7 @@ caller's validator (the Authentication Service, §5.3.1) on the way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from letterlock.crypto import CipherSuite, RandomSource, VerifyError, cipher_suite
@@ -29,7 +30,7 @@ from ..key_schedule import InitSecret, KeySchedule
 from ..leaf_node import Capabilities, LeafNodeTBS
 from ..message_protection import sign_content
 from ..mls_message import MLSMessage
-from ..proposals import ExternalInit, Proposal, Remove
+from ..proposals import ExternalInit, PreSharedKey, PreSharedKeyID, Proposal, Remove
 from ..psk import psk_secret
 from ..ratchet_tree import PublicTree
 from ..secret_tree import RatchetConfig
@@ -50,11 +51,13 @@ R_JOIN = "RFC 9420 §12.4.3.1"
 
 @dataclass(slots=True)
 class Joined:
-    """A joiner's first epoch and private tree (and, external, its commit)."""
+    """A joiner's first epoch and private tree (and, external, its commit); ``psks``
+    are the PSKs a Welcome's GroupSecrets named, for the caller's reinit/branch checks."""
 
     state: EpochState
     private: PrivateTree
     commit: bytes = b""
+    psks: tuple[PreSharedKeyID, ...] = ()
 
 
 def _body(data: bytes, kind: type, what: str) -> object:
@@ -121,7 +124,7 @@ def join_by_welcome(
     state = EpochState.create(suite, info.group_context, tree,
                               verified.interim_transcript_hash, verified.epoch_secrets,
                               ratchet_config)
-    return Joined(state, private)
+    return Joined(state, private, psks=tuple(verified.group_secrets.psks))
 
 
 def join_by_external_commit(
@@ -130,11 +133,15 @@ def join_by_external_commit(
     credential_validator: CredentialValidator, ratchet_config: RatchetConfig,
     psk_resolver: PskResolver, capabilities: Capabilities | None = None,
     leaf_extensions: tuple[Extension, ...] = (), now: int | None = None,
+    psk_ids: Sequence[PreSharedKeyID] = (),
 ) -> Joined:
     """Join by external commit (§12.4.3.2): returns our first epoch and the commit.
 
     :param resync_leaf: our old leaf, removed in the same commit (a member rejoining
         after losing its state).
+    :param psk_ids: PSKs to inject by PreSharedKey proposals (§12.4.3.2 allows them);
+        ``psk_resolver`` must know each one's secret.
+    :raises UnknownPskError: ``psk_resolver`` does not know one of ``psk_ids``.
     :raises InvalidMessageError: the GroupInfo or its tree is invalid, or it has no
         external_pub; :raises VerifyError: the GroupInfo signature.
     """
@@ -165,6 +172,7 @@ def join_by_external_commit(
     proposals = [QueuedProposal(Proposal(ExternalInit(kem_output)), committer)]
     if resync_leaf is not None:
         proposals.append(QueuedProposal(Proposal(Remove(resync_leaf)), committer))
+    proposals += [QueuedProposal(Proposal(PreSharedKey(p)), committer) for p in psk_ids]
     applied = apply_proposals(view, proposals, committer,
                               credential_validator=credential_validator, now=now)
     staged = applied.tree

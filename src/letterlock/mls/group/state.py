@@ -4,11 +4,17 @@
 
     OPERATIONAL --commit--> PENDING_COMMIT --merge/discard--> OPERATIONAL
     OPERATIONAL/PENDING_COMMIT --removed--> INACTIVE   (a commit removed us)
+    OPERATIONAL --a ReInit commit applied--> REINIT    (§11.2: only the reinit remains)
 
 In PENDING_COMMIT the epoch has not changed yet: application messages and proposals
 still flow, but another member's commit can only be processed after
 :meth:`Group.discard_pending_commit` (the delivery service picked the other commit,
 §14: at most one commit per epoch). INACTIVE allows reads only.
+
+REINIT is terminal for this group: once a commit covering a ReInit is applied, the
+group carries no more proposals, commits or application data (§11.2); it stays
+readable, still decrypts late messages of earlier epochs, and its last epoch's
+resumption PSK starts the new group (:meth:`Group.reinit`, or joining with it).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ class GroupState(Enum):
     OPERATIONAL = "operational"
     PENDING_COMMIT = "pending commit"
     INACTIVE = "inactive"
+    REINIT = "awaiting reinit"
 
 
 class Op(Enum):
@@ -36,9 +43,13 @@ class Op(Enum):
     ENCRYPT = "encrypt"
     REMOVED = "be removed"
     READ = "read state"
+    REINIT_COMMITTED = "apply a ReInit commit"
+    REINIT = "start the reinitialised group"
+    BRANCH = "branch a new group"
 
 
 _O, _P, _I = GroupState.OPERATIONAL, GroupState.PENDING_COMMIT, GroupState.INACTIVE
+_R = GroupState.REINIT
 
 # The whole lifecycle: (state, operation) -> state after it. Anything else is refused.
 TRANSITIONS: dict[tuple[GroupState, Op], GroupState] = {
@@ -49,13 +60,20 @@ TRANSITIONS: dict[tuple[GroupState, Op], GroupState] = {
     (_O, Op.ENCRYPT): _O,
     (_O, Op.REMOVED): _I,
     (_O, Op.READ): _O,
+    (_O, Op.REINIT_COMMITTED): _R,
+    (_O, Op.BRANCH): _O,
     (_P, Op.PROPOSE): _P,
     (_P, Op.MERGE): _O,
     (_P, Op.DISCARD): _O,
     (_P, Op.PROCESS): _P,
     (_P, Op.ENCRYPT): _P,
     (_P, Op.READ): _P,
+    (_P, Op.BRANCH): _P,
     (_I, Op.READ): _I,
+    # §11.2: after a ReInit commit, only reading, late messages and the reinit itself.
+    (_R, Op.READ): _R,
+    (_R, Op.PROCESS): _R,
+    (_R, Op.REINIT): _R,
 }
 
 
