@@ -78,9 +78,13 @@ def test_identifiers_and_sizes() -> None:
     assert suite.name == "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
     assert (suite.n_h, suite.n_k, suite.n_n) == (64, 32, 12)
     assert suite.hpke.kem == KemId.XWING
-    # Opt-in: the draft suite is never among the RFC 9420 suites we offer by default.
-    assert DRAFT_SUITES == (XWING_SUITE_ID,)
-    assert XWING_SUITE_ID not in SUPPORTED_SUITES
+    # Opt-in: the draft suites are never among the RFC 9420 suites we offer by default.
+    # 0xF001/0xF002 are the draft's own X-Wing suites on private-use code points.
+    assert DRAFT_SUITES == (XWING_SUITE_ID, 0xF001, 0xF002)
+    assert not set(DRAFT_SUITES) & set(SUPPORTED_SUITES)
+    assert cipher_suite(0xF001).name == "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519"
+    assert (cipher_suite(0xF001).n_h, cipher_suite(0xF001).n_k) == (32, 16)
+    assert (cipher_suite(0xF002).n_h, cipher_suite(0xF002).n_k) == (48, 32)
 
 
 @pytest.mark.parametrize("ikm", [b"", b"\x00" * 32, bytes(range(64))])

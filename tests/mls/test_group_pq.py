@@ -186,3 +186,19 @@ def test_welcome_without_the_tree_in_band() -> None:
                             credential_validator=accept, ratchet_tree=alice.ratchet_tree)
     assert erin_group.epoch_authenticator == alice.epoch_authenticator
     assert erin_group.export_secret("x", b"", 32) == alice.export_secret("x", b"", 32)
+
+
+@pytest.mark.parametrize("suite_id", [0xF001, 0xF002])
+def test_the_drafts_own_xwing_suites(suite_id: int) -> None:
+    # draft-ietf-mls-pq-ciphersuites' X-Wing suites (private-use code points until IANA
+    # assigns them): a group forms, commits and talks.
+    w = World(suite=cipher_suite(suite_id))
+    w.create("alice")
+    w.add("alice", ["bob", "carol"])
+    w.assert_agree()
+    alice, bob = w.groups["alice"], w.groups["bob"]
+    assert alice.suite.suite_id == suite_id and suite_id in DRAFT_SUITES
+    [event] = bob.process(alice.encrypt(b"post-quantum hello"))
+    assert isinstance(event, ApplicationMessage) and event.data == b"post-quantum hello"
+    w.commit("bob")
+    w.assert_agree()

@@ -251,15 +251,25 @@ _TABLE: tuple[tuple[int, str, KemId, KdfId, AeadId, SignatureSchemeId], ...] = (
 )
 
 # Post-quantum suites of draft-ietf-mls-pq-ciphersuites ("ML-KEM and Hybrid Cipher Suites
-# for MLS"), not yet in the IANA registry: opt-in, never offered by default, so they stay
-# out of SUPPORTED_SUITES. 0x0053 is the provisional code point ts-mls 1.6.4 uses for this
-# suite; it is not IANA-assigned (OpenMLS gives 0x004D to an X-Wing suite with other
-# AEAD/hash), so interoperability is with ts-mls only until the registry settles. Its HPKE
-# KEM is X-Wing (KEM id 0x647A, draft-ietf-hpke-pq), see letterlock.crypto._xwing: its
+# for MLS", read at -06, July 2026), not yet in the IANA registry: opt-in, never offered
+# by default, so they stay out of SUPPORTED_SUITES. Their HPKE KEM is X-Wing (ML-KEM-768
+# + X25519, KEM id 0x647A, draft-ietf-hpke-pq), see letterlock.crypto._xwing; X-Wing
 # encryptions are not reproducible from an injected RandomSource.
+#
+# - The draft's two X-Wing suites have no code point yet (its IANA table says TBD), so
+#   they carry values from RFC 9420's private-use range 0xF000-0xFFFF (§17.1):
+#   MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 = 0xF001 and
+#   MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 = 0xF002.
+# - 0x0053, MLS_256_XWING_AES256GCM_SHA512_Ed25519, is not in the draft: it is the suite
+#   ts-mls 1.6.4 implements under that (unassigned) number, kept for interoperability
+#   with ts-mls. OpenMLS uses 0x004D for yet another X-Wing suite.
 _DRAFT_TABLE: tuple[tuple[int, str, KemId, KdfId, AeadId, SignatureSchemeId], ...] = (
     (0x0053, "MLS_256_XWING_AES256GCM_SHA512_Ed25519", KemId.XWING,
      KdfId.HKDF_SHA512, AeadId.AES_256_GCM, SignatureSchemeId.ED25519),
+    (0xF001, "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519", KemId.XWING,
+     KdfId.HKDF_SHA256, AeadId.AES_128_GCM, SignatureSchemeId.ED25519),
+    (0xF002, "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519", KemId.XWING,
+     KdfId.HKDF_SHA384, AeadId.AES_256_GCM, SignatureSchemeId.ED25519),
 )
 
 # Immutable and built once at import: a constant table, not mutable global state.
