@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The in-memory MLS group kit (tests/mls/mls_group_kit.py) serves other test packages too
+# (tests/attacks): make it importable as a top-level module from anywhere in the suite.
+if str(ROOT / "tests" / "mls") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests" / "mls"))
 
 
 def _vector_dir(env: str, default: str) -> Path:

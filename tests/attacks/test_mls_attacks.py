@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from mls_group_kit import SUITE, World, accept, client, kp_bytes
 
 from client.test_processor import World as ProcessorWorld
 from client.test_processor import directory_of, person
@@ -21,8 +22,6 @@ from letterlock.mls.secret_tree import GenerationReusedError
 from letterlock.mls.welcome import GroupInfo, Welcome
 from letterlock.mls.welcome_processing import GroupInfoSignatureError, NoWelcomeEntryError
 from letterlock.protocol.envelope import EnvelopeKind
-
-from .mls_kit import SUITE, World, accept, client, kp_bytes
 
 
 def three_members() -> World:
