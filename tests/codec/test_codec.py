@@ -156,3 +156,20 @@ def test_random_bytes_raise_only_decode_error(data: bytes) -> None:
     except DecodeError:
         return
     assert encode(lambda w: _push_nested(w, value)) == data
+
+
+def test_enum_and_utf8_fields() -> None:
+    from enum import IntEnum
+
+    class Color(IntEnum):
+        RED = 1
+        BLUE = 0x0102
+
+    assert decode(b"\x01", lambda r: r.pull_enum(Color, "color")) is Color.RED
+    assert decode(b"\x01\x02", lambda r: r.pull_enum(Color, "color", width=2)) is Color.BLUE
+    with pytest.raises(DecodeError, match="unknown color 7") as info:
+        decode(b"\x00\x07", lambda r: (r.pull_uint8(), r.pull_enum(Color, "color")))
+    assert info.value.position == 1
+    assert decode(b"\x02\xc3\xa9", lambda r: r.pull_utf8("name")) == "é"
+    with pytest.raises(DecodeError, match="name is not UTF-8"):
+        decode(b"\x01\xff", lambda r: r.pull_utf8("name"))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
+from enum import IntEnum
 from typing import TypeVar
 
 from ._errors import DecodeError, EncodeError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=IntEnum)
 
 # RFC 9420 §2.1.2: the two high bits of the first byte give the length of the
 # prefix (00 -> 1 byte, 01 -> 2, 10 -> 4); 11 is invalid. 30 bits of length at most.
@@ -150,6 +152,28 @@ class Reader:
         if present != 1:
             raise DecodeError(f"optional presence byte must be 0 or 1, got {present}", start)
         return item(self)
+
+    def pull_enum(self, enum: type[E], what: str, *, width: int = 1) -> E:
+        """A ``width``-byte (1 or 2) code point that must be a member of ``enum``.
+
+        An unknown value leaves no way to read on (it selects the layout that follows),
+        so it is a DecodeError naming ``what``.
+        """
+        start = self._pos
+        value = self.pull_uint8() if width == 1 else self.pull_uint16()
+        try:
+            return enum(value)
+        except ValueError:
+            raise DecodeError(f"unknown {what} {value}", start) from None
+
+    def pull_utf8(self, what: str) -> str:
+        """``opaque text<V>`` that must be valid UTF-8."""
+        start = self._pos
+        raw = self.pull_opaque()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError(f"{what} is not UTF-8", start) from None
 
     def pull_bool(self) -> bool:
         start = self._pos

@@ -29,12 +29,7 @@ E = TypeVar("E", bound=IntEnum)
 
 def pull_tag(r: Reader, enum: type[E], field: str, *, width: int) -> E:
     """A ``width``-byte code point that must be one of ``enum``'s members."""
-    start = r.position
-    value = r.pull_uint8() if width == 1 else r.pull_uint16()
-    try:
-        return enum(value)
-    except ValueError:
-        raise DecodeError(f"unknown {field} {value}", start) from None
+    return r.pull_enum(enum, field, width=width)
 
 
 def known_or_int(enum: type[E], value: int) -> int:

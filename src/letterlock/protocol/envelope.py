@@ -59,16 +59,7 @@ class Envelope(Struct):
         version = r.pull_uint16()
         if version != ENVELOPE_VERSION:
             raise DecodeError(f"unsupported envelope version {version}", start)
-        start = r.position
-        raw_kind = r.pull_uint8()
-        try:
-            kind = EnvelopeKind(raw_kind)
-        except ValueError:
-            raise DecodeError(f"unknown envelope kind {raw_kind}", start) from None
+        kind = r.pull_enum(EnvelopeKind, "envelope kind")
         group_id, group_seq = r.pull_opaque(), r.pull_uint64()
-        start = r.position
-        try:
-            sender = r.pull_opaque().decode()
-        except UnicodeDecodeError:
-            raise DecodeError("sender device id is not UTF-8", start) from None
+        sender = r.pull_utf8("sender device id")
         return cls(kind, group_id, group_seq, sender, r.pull_opaque())

@@ -75,11 +75,7 @@ def text_problem(value: str, limit: int, what: str) -> str | None:
 
 def pull_text(r: Reader, limit: int, what: str) -> str:
     start = r.position
-    raw = r.pull_opaque()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DecodeError(f"{what} is not UTF-8", start) from None
+    text = r.pull_utf8(what)
     problem = text_problem(text, limit, what)
     if problem is not None:
         raise DecodeError(problem, start)
@@ -205,12 +201,7 @@ class LogEntry(Struct):
         version = r.pull_uint16()
         if version != ENTRY_VERSION:
             raise DecodeError(f"unsupported log entry version {version}", start)
-        action_at = r.position
-        code = r.pull_uint8()
-        try:
-            action = LogAction(code)
-        except ValueError:
-            raise DecodeError(f"unknown log action {code}", action_at) from None
+        action = r.pull_enum(LogAction, "log action")
         commitment = r.pull_bytes(COMMITMENT_SIZE)
         device_id = pull_text(r, MAX_DEVICE_ID, "device id")
         key_at = r.position
