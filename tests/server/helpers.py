@@ -22,7 +22,7 @@ from letterlock.mls.constants import LeafNodeSource, ProtocolVersion
 from letterlock.mls.credentials import Credential
 from letterlock.mls.key_package import KeyPackageTBS
 from letterlock.mls.leaf_node import Capabilities, LeafNodeTBS, Lifetime
-from letterlock.server.services import statements
+from letterlock.protocol import statements
 
 NOW = 1_800_000_000
 

@@ -24,7 +24,7 @@ The nonce is issued by the server, bound to the handle (or device) and to the pu
 expires, and is deleted when used: a captured approval cannot be replayed. Signatures
 are Ed25519 (RFC 8032) over the encoded struct with the device's registered key.
 
-The server checks the signatures (``letterlock.server.services.statements.verify``);
+The server checks the signatures (``letterlock.server.services._signatures.verify_statement``);
 the client produces them.
 """
 

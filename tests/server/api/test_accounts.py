@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from letterlock.protocol import statements
 from letterlock.server.app import create_app
-from letterlock.server.services import Services, statements
+from letterlock.server.services import Services
 from letterlock.server.settings import RegistrationMode, Settings
 
 from ..helpers import Clock, Device, add_device, b64, login, register, signed_up, unb64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from letterlock.server.services import statements
+from letterlock.protocol import statements
 
 from ..helpers import Clock, Device, b64, register, signed_up, unb64
 

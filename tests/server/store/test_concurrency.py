@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from letterlock.protocol import statements
 from letterlock.server.bus import InProcessBus
-from letterlock.server.services import Services, statements
+from letterlock.server.services import Services
 from letterlock.server.settings import Settings
 from letterlock.server.store import Store, async_url
 

@@ -43,7 +43,7 @@ AUDITOR_HEADERS = {"Authorization": f"Bearer {AUDITOR}"}
 
 
 def _remove(client: TestClient, actor: Device, target: Device) -> None:
-    from letterlock.server.services import statements
+    from letterlock.protocol import statements
 
     nonce = client.post(f"/v1/accounts/{actor.handle}/nonces",
                         json={"purpose": "remove-device"}).json()

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from letterlock.protocol import statements
 from letterlock.server.bus import InProcessBus
-from letterlock.server.services import Services, TransparencyService, statements
+from letterlock.server.services import Services, TransparencyService
 from letterlock.server.services.errors import Conflict, NotFound
 from letterlock.server.settings import Settings
 from letterlock.server.store import READ_ONLY, Store

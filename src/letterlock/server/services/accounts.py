@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from letterlock.protocol import statements
 from letterlock.server.settings import RegistrationMode, Settings
 from letterlock.server.store import AsyncConnection, IntegrityError, Store
 from letterlock.server.store import accounts as db
@@ -14,8 +15,8 @@ from letterlock.server.store import auth as auth_db
 from letterlock.server.store.rows import DeviceRow
 from letterlock.transparency import LogAction
 
-from . import statements
 from ._common import Nonce, Random, check_handle, check_key, secret_hash, system_random
+from ._signatures import verify_statement
 from .errors import Conflict, Forbidden, NotFound, Unauthorized
 from .transparency import TransparencyService
 
@@ -69,7 +70,7 @@ class AccountService:
         """
         check_handle(handle)
         check_key(signature_key, cipher_suite)
-        statements.verify(signature_key,
+        verify_statement(signature_key,
                           statements.register_statement(handle, signature_key, cipher_suite),
                           signature, "registration")
         device_id = self._random(16).hex()
@@ -130,8 +131,8 @@ class AccountService:
                                     "not_your_device")
                 message = statements.add_device_statement(handle, signature_key, cipher_suite,
                                                           nonce, expires_at)
-                statements.verify(approver.signature_key, message, approval, "approval")
-                statements.verify(signature_key, message, possession, "new device")
+                verify_statement(approver.signature_key, message, approval, "approval")
+                verify_statement(signature_key, message, possession, "new device")
                 await db.create_device(conn, device_id, approver.account_id, signature_key,
                                        cipher_suite, now)
                 appended = await self._log.append(conn, LogAction.ADDED, handle, device_id,
@@ -159,7 +160,7 @@ class AccountService:
             if target.account_id != actor.account_id:
                 raise Forbidden("not a device of your account", "not_your_device")
             expires_at = await self._take_nonce(conn, nonce, "remove-device", actor.handle, now)
-            statements.verify(actor.signature_key,
+            verify_statement(actor.signature_key,
                               statements.remove_device_statement(actor.handle, target_id,
                                                                  nonce, expires_at),
                               signature, "removal")

@@ -17,14 +17,15 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from letterlock.protocol import statements
 from letterlock.server.settings import Settings
 from letterlock.server.store import READ_ONLY, RELAXED, Store
 from letterlock.server.store import accounts as db
 from letterlock.server.store import auth as auth_db
 from letterlock.server.store.rows import DeviceRow
 
-from . import statements
 from ._common import Nonce, Random, secret_hash, system_random
+from ._signatures import verify_statement
 from .errors import NotFound, Unauthorized
 
 __all__ = ["CACHE_SECONDS", "AuthService", "IssuedToken"]
@@ -73,7 +74,7 @@ class AuthService:
             raise Unauthorized("unknown or used challenge", "bad_challenge")
         if expires_at <= now:
             raise Unauthorized("challenge expired", "challenge_expired")
-        statements.verify(device.signature_key, statements.auth_statement(device_id, nonce),
+        verify_statement(device.signature_key, statements.auth_statement(device_id, nonce),
                           signature, "challenge")
         token = base64.urlsafe_b64encode(self._random(32)).rstrip(b"=").decode()
         issued = IssuedToken(token, now + self._settings.token_ttl)
