@@ -4,17 +4,9 @@ group layer will supply the real one), and a running ``letterlock serve``."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-
-import httpx
 
 from letterlock.client import (
     Client,
@@ -29,6 +21,7 @@ from letterlock.client import (
 )
 from letterlock.client.content import decode_content
 from letterlock.codec import DecodeError
+from letterlock.server.process import ServerProcess
 
 CONVERSATION = b"test-conversation"
 
@@ -51,47 +44,15 @@ class PlainContentProcessor:
                          InboundMessage(CONVERSATION, entry.sender_device_id or "?", content))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_server(data_dir: Path) -> Iterator[str]:
-    """A ``letterlock serve`` process on a free loopback port; yields its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # The server's log goes to a file: an undrained pipe fills up (64 KiB) and then
-    # blocks the server mid-request, which the tests would see as read timeouts.
-    log = (data_dir / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "letterlock.cli", "serve", "--port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=log,
-        env={**os.environ, "XDG_DATA_HOME": str(data_dir / "xdg")})
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, "server exited during start-up"
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become healthy in 20 s"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-        log.close()
+    """A ``letterlock serve`` process on a free loopback port; yields its base URL.
+
+    Its logs go to files in ``data_dir``: an undrained pipe fills up (64 KiB) and then
+    blocks the server mid-request, which the tests would see as read timeouts.
+    """
+    with ServerProcess(data_dir, data_dir) as server:
+        yield server.url
 
 
 class Events:

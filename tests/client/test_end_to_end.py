@@ -10,8 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from letterlock.client.content import encode_content, text
 from letterlock.client.transport import MailboxSocket
 from letterlock.crypto import SeededRandom
 
-from .helpers import CONVERSATION, PlainContentProcessor, running_server
+from .helpers import CONVERSATION, PlainContentProcessor, receiving, running_server
 
 BATCH = 12  # the server calls a pool of fewer than 10 low
 
@@ -40,39 +39,6 @@ def _cli(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "letterlock.cli", "--profile", str(profile), *args],
         capture_output=True, text=True, timeout=30,
         env={**os.environ, "XDG_DATA_HOME": str(profile.parent / "xdg")})
-
-
-class Events:
-    """Consumes a client's events in the background; tests wait for the ones they need."""
-
-    def __init__(self) -> None:
-        self.seen: list[Event] = []
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-
-    async def pump(self, client: Client) -> None:
-        async for event in client.events():
-            self.seen.append(event)
-            self._queue.put_nowait(event)
-
-    async def wait(self, predicate: Callable[[Event], bool]) -> Event:
-        async def first() -> Event:
-            while True:
-                event = await self._queue.get()
-                if predicate(event):
-                    return event
-
-        return await asyncio.wait_for(first(), 10)
-
-
-@asynccontextmanager
-async def receiving(client: Client) -> AsyncIterator[Events]:
-    events = Events()
-    task = asyncio.create_task(events.pump(client))
-    try:
-        yield events
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _send(sender: Client, to: str, client_msg_id: str, payload: bytes) -> None:

@@ -21,8 +21,9 @@ from letterlock.client import (
 from letterlock.client.store import AccountRow
 from letterlock.client.transport import Api, Backoff
 from letterlock.crypto import SeededRandom
+from letterlock.server.process import free_port
 
-from .helpers import PlainContentProcessor, free_port
+from .helpers import PlainContentProcessor
 
 
 def test_full_jitter_is_uniform_under_a_doubling_cap() -> None:

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from letterlock.demo.server import ServerProcess
+from letterlock.server.process import ServerProcess
 from letterlock.server.store import async_url
 
 POSTGRES = os.environ.get("LETTERLOCK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/")

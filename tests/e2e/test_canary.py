@@ -19,7 +19,7 @@ import pytest
 
 from letterlock.client import ConversationJoined
 from letterlock.client.transport import EntryFrame, GapFrame, MailboxSocket
-from letterlock.demo.server import ServerProcess
+from letterlock.server.process import ServerProcess
 
 from .conftest import Backend
 from .helpers import message_texts, people

@@ -22,7 +22,7 @@ import pytest
 
 from letterlock.client import Client, MessageReceived
 from letterlock.client.transport import MailboxSocket
-from letterlock.demo.server import ServerProcess
+from letterlock.server.process import ServerProcess
 
 from .conftest import Backend
 from .helpers import cli, history_texts, message_texts, people, problems

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from letterlock.client import ProfileInUse
 from letterlock.client.profile import ProfileLock
-from letterlock.demo.server import ServerProcess
+from letterlock.server.process import ServerProcess
 
 from .helpers import cli, cli_json
 

@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ from pathlib import Path
 import httpx2
 from websockets.asyncio.client import connect
 
+from letterlock.server.process import free_port
+
 from .helpers import Device, b64, login, register
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -55,7 +49,7 @@ async def _push_over_websocket(ws_url: str, http: httpx2.Client, alice: Device,
 
 
 def test_serve_end_to_end(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "letterlock.cli", "serve", "--port", str(port),

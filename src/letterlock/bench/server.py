@@ -38,9 +38,11 @@ from pathlib import Path
 
 import httpx
 
+from letterlock.server.process import ServerProcess
+
 from ._server_devices import BenchDevice, Receiver, create_group, sign_up
 from ._server_load import Chat, LoadResult, run_load
-from ._server_process import ServerProcess, temporary_postgres
+from ._server_process import running_server, temporary_postgres
 from ._timing import table
 
 __all__ = ["main"]
@@ -126,7 +128,7 @@ async def _server(backend: str, options: Options, tmp: Path,
         url = None
         if backend == "postgresql":
             url = await stack.enter_async_context(temporary_postgres(options.postgres_url))
-        yield await stack.enter_async_context(ServerProcess(tmp / name, url))
+        yield await stack.enter_async_context(running_server(tmp / name, url))
 
 
 def _load_rows(label: str, result: LoadResult, target: str, ok: bool | None) -> Row:
@@ -146,7 +148,7 @@ def _load_rows(label: str, result: LoadResult, target: str, ok: bool | None) -> 
 async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> list[Row]:
     rows: list[Row] = []
     pairs = max(1, options.devices // 2)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         devices = await _sign_up_many(http, f"@b{run}_p", pairs * 2)
         members = await _sign_up_many(http, f"@b{run}_g", options.group_size)
         chats = []
@@ -199,7 +201,7 @@ async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> 
 
 
 async def _idle_memory(server: ServerProcess, options: Options, run: str) -> Row:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         devices = await _sign_up_many(http, f"@b{run}_i", options.idle_devices)
     await asyncio.sleep(1.0)
     before = server.rss()

@@ -1,7 +1,7 @@
 """``letterlock demo``: a self-contained tour of Letterlock.
 
 1. Start ``letterlock serve`` on a free loopback port, with SQLite in a new temporary
-   directory (see :mod:`letterlock.demo.server` for why a real process).
+   directory (see :mod:`letterlock.server.process` for why a real process).
 2. Register @alice, @bob and @carol, each on their own temporary profile.
 3. A 1:1 conversation both ways; a group that @alice creates with @bob, adds @carol to
    and removes @bob from, showing that @bob reads nothing sent after (tour.py).
@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .server import ServerProcess
+from letterlock.server.process import ServerProcess
+
 from .stored import ScanResult, scan_for_text, stored_metadata
 from .tour import Narrator, Tour, people
 

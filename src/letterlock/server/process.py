@@ -1,7 +1,7 @@
-"""A real ``letterlock serve`` process on a free loopback port, for the demo and the
-end-to-end tests.
+"""A real ``letterlock serve`` process on a free loopback port, for the demo, the
+server benchmark and the end-to-end tests (one launcher for all three).
 
-A subprocess rather than uvicorn in the demo's own event loop: the demo then exercises
+A subprocess rather than uvicorn in the caller's own event loop: the demo then exercises
 exactly what an operator runs (start-up, migrations, JSON logs, signal handling), its
 logs are a separate stream that can be searched for plaintext, and the tests can kill it
 with SIGKILL and start it again on the same database and port, as a crash would.
@@ -19,7 +19,7 @@ from types import TracebackType
 
 import httpx
 
-__all__ = ["ServerProcess", "free_port"]
+__all__ = ["ServerProcess", "free_port", "rss_bytes"]
 
 
 def free_port() -> int:
@@ -28,6 +28,14 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of process ``pid`` (``VmRSS`` in ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 class ServerProcess:
@@ -53,8 +61,18 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/ws"
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    def rss(self) -> int:
+        """The running server's resident memory in bytes."""
+        if self._proc is None:
+            raise RuntimeError("the server is not running")
+        return rss_bytes(self._proc.pid)
 
     def log_files(self) -> list[Path]:
         return [self.log_dir / "server.out", self.log_dir / "server.err"]
