@@ -31,18 +31,18 @@ async def _group_lifecycle(url: str) -> None:
             seq = await groups.advance(conn, b"g1", 0, b"state1", b"commit0", NOW,
                                        added=[(1, b), (2, c)])
             assert seq == 1
-            assert await groups.members(conn, b"g1") == [(0, a), (1, b), (2, c)]
-            assert await groups.next_seq(conn, b"g1") == 2
+            assert await conn.run_sync(groups.members, b"g1") == [(0, a), (1, b), (2, c)]
+            assert await conn.run_sync(groups.next_seq, b"g1") == 2
             # Bob and Carol leave; Carol comes back at leaf 1 in the same commit.
             assert await groups.advance(conn, b"g1", 1, b"state2", b"commit1", NOW,
                                         removed=[1, 2], added=[(1, c)]) == 3
-            assert await groups.members(conn, b"g1") == [(0, a), (1, c)]
-            row = await groups.get(conn, b"g1")
+            assert await conn.run_sync(groups.members, b"g1") == [(0, a), (1, c)]
+            row = await conn.run_sync(groups.get, b"g1")
             assert row is not None and (row.epoch, row.state, row.next_seq) == (2, b"state2", 3)
             assert [x.message for x in await groups.commits_since(conn, b"g1", 1)] == [b"commit1"]
             assert await groups.groups_of_device(conn, c) == [b"g1"]
             assert await groups.leaves_of_device(conn, b"g1", b) == []
-            assert await groups.next_seq(conn, b"missing") is None
+            assert await conn.run_sync(groups.next_seq, b"missing") is None
     finally:
         await store.close()
 
@@ -63,7 +63,7 @@ async def _race(url: str) -> None:
         winners = [r for r in results if r is not None]
         assert winners == [1]  # exactly one commit wins epoch 5
         async with store.transaction() as conn:
-            row = await groups.get(conn, b"g2")
+            row = await conn.run_sync(groups.get, b"g2")
             assert row is not None and row.epoch == 6
             accepted = await groups.commits_since(conn, b"g2", 0)
             assert len(accepted) == 1 and row.state == b"s" + accepted[0].message[1:]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from letterlock.server.store import AsyncConnection, IntegrityError, Store
+from letterlock.server.store import Connection, IntegrityError, Store
 from letterlock.server.store.tables import invites
 
 
@@ -16,8 +16,8 @@ async def _concurrent_writes(url: str) -> None:
     store = await Store.open(url)
     try:
         async def add(code: bytes, fail: bool = False) -> bytes:
-            async def work(conn: AsyncConnection) -> bytes:
-                await conn.execute(insert(invites).values(code_hash=code, created_at=1))
+            def work(conn: Connection) -> bytes:
+                conn.execute(insert(invites).values(code_hash=code, created_at=1))
                 if fail:
                     raise ValueError("this call fails after writing")
                 return code

@@ -26,6 +26,7 @@ acknowledged as a duplicate and delivered once.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +44,11 @@ from letterlock.mls.private_message import PrivateMessage
 from letterlock.protocol.envelope import Envelope, EnvelopeKind
 from letterlock.server.bus import Bus
 from letterlock.server.settings import Settings
-from letterlock.server.store import READ_ONLY, AsyncConnection, IntegrityError, Store
+from letterlock.server.store import READ_ONLY, AsyncConnection, Connection, IntegrityError, Store
 from letterlock.server.store import accounts as account_db
 from letterlock.server.store import groups as db
 from letterlock.server.store import mailbox as mailbox_db
+from letterlock.server.store.fanout import FanOut, Verdict, fan_out_many
 from letterlock.server.store.groups import AcceptedCommit
 from letterlock.server.store.rows import DeviceRow, MailboxEntry
 
@@ -120,6 +122,13 @@ def _mls_message(data: bytes) -> MLSMessage:
         raise InvalidInput(f"not an MLS message: {exc.reason}", "bad_mls") from None
 
 
+def _existing(conn: Connection, group_id: bytes) -> db.GroupRow:
+    row = db.get(conn, group_id)
+    if row is None:
+        raise NotFound("no such group", "no_group")
+    return row
+
+
 def _load(state: bytes) -> PublicGroup:
     return PublicGroup.from_bytes(state, credential_validator=_accept_any)
 
@@ -137,6 +146,8 @@ class DeliveryService:
         self._settings = settings
         self._bus = bus
         self._members: dict[bytes, tuple[int, frozenset[str]]] = {}
+        # One object, so that the store merges every queued send into one call.
+        self._fan_out_many = functools.partial(fan_out_many, members_at=self._member_devices)
 
     # ---- groups ------------------------------------------------------------------------
 
@@ -164,7 +175,7 @@ class DeliveryService:
     async def view(self, device: DeviceRow, group_id: bytes) -> GroupView:
         async with self._store.transaction(READ_ONLY) as conn:
             row = await self._member_row(conn, group_id, device)
-            members = await db.members(conn, group_id)
+            members = await conn.run_sync(db.members, group_id)
             handles = {d: r.handle for _, d in members
                        if (r := await account_db.device(conn, d)) is not None}
         return GroupView(group_id, row.epoch,
@@ -189,7 +200,8 @@ class DeliveryService:
             raise InvalidInput("the commit is for another group", "wrong_group")
         try:
             async with self._store.transaction() as conn:
-                if not await mailbox_db.record_send(conn, device.id, client_msg_id, now):
+                if not await conn.run_sync(mailbox_db.record_send, device.id, client_msg_id,
+                                           now):
                     row = await self._row(conn, group_id)
                     return Accepted(0, row.epoch, duplicate=True)
                 accepted, woken = await self._apply_commit(conn, device, group_id, message,
@@ -218,7 +230,7 @@ class DeliveryService:
                 raise Forbidden("the committer's leaf is not this device", "not_a_member")
         elif sender.sender_type != SenderType.NEW_MEMBER_COMMIT:
             raise InvalidInput("commits come from members or joiners", "bad_mls")
-        old_devices = await db.members(conn, group_id)
+        old_devices = await conn.run_sync(db.members, group_id)
         try:
             view.process(commit, now=now)
         except (MLSError, CryptoError, DecodeError) as exc:
@@ -270,77 +282,97 @@ class DeliveryService:
         if msg_group != group_id:
             raise InvalidInput("the message is for another group", "wrong_group")
 
-        async def fan_out(conn: AsyncConnection
-                          ) -> tuple[Accepted, list[tuple[str, MailboxEntry]]]:
-            if not await mailbox_db.record_send(conn, device.id, client_msg_id, now):
-                row = await self._row(conn, group_id)
-                return Accepted(0, row.epoch, duplicate=True), []
-            if isinstance(body, PublicMessage):
-                row = await self._row(conn, group_id)
-                seq, current = await db.next_seq(conn, group_id), row.epoch
-            else:
-                # An application message needs only the epoch and a sequence number: one
-                # statement, without reading the group's (large) public state.
-                taken = await db.take_seq(conn, group_id)
-                if taken is None:
-                    raise NotFound("no such group", "no_group")
-                current, seq = taken
-            devices = await self._member_devices(conn, group_id, current)
+        if isinstance(body, PrivateMessage):
+            return await self._send_private(device, group_id, client_msg_id, kind, epoch,
+                                            data, now)
+
+        def proposal(conn: Connection) -> tuple[Accepted, list[tuple[str, MailboxEntry]]]:
+            # Runs in a Store.write batch (on SQLite, the writer thread): only conn.
+            if not mailbox_db.record_send(conn, device.id, client_msg_id, now):
+                return Accepted(0, _existing(conn, group_id).epoch, duplicate=True), []
+            row = _existing(conn, group_id)
+            seq, current = db.next_seq(conn, group_id), row.epoch
+            devices = self._member_devices(conn, group_id, current)
             if device.id not in devices:
                 raise Forbidden("this device is not a member of the group", "not_a_member")
             if epoch != current:
                 raise _Retry
-            if isinstance(body, PublicMessage):
-                # The server caches proposals so it can check the commit that refers
-                # to them (§12.4.2).
-                view = _load(row.state)
-                try:
-                    view.process(data, now=now)
-                except (MLSError, CryptoError, DecodeError) as exc:
-                    raise _invalid(exc) from None
-                await db.save_state(conn, group_id, view.to_bytes(), now)
+            # The server caches proposals so it can check the commit that refers to them
+            # (§12.4.2).
+            view = _load(row.state)
+            try:
+                view.process(data, now=now)
+            except (MLSError, CryptoError, DecodeError) as exc:
+                raise _invalid(exc) from None
+            db.save_state(conn, group_id, view.to_bytes(), now)
             assert seq is not None  # the row exists: we just read it
             recipients = sorted(devices - {device.id})
             envelope = Envelope(kind, group_id, seq, device.id, data).to_bytes()
-            seqs = await mailbox_db.append_many(conn, recipients, device.id, envelope, now)
+            seqs = mailbox_db.append_many(conn, recipients, device.id, envelope, now)
             return Accepted(seq, current), [(d, MailboxEntry(s, device.id, envelope, now))
                                             for d, s in seqs.items()]
 
         try:
-            accepted, entries = await self._store.write(fan_out)
+            accepted, entries = await self._store.write(proposal)
         except IntegrityError:
             return Accepted(0, epoch, duplicate=True)
         except _Retry:
             raise await self._advanced(group_id, epoch) from None
+        await self._publish(entries)
+        return accepted
+
+    async def _send_private(self, device: DeviceRow, group_id: bytes, client_msg_id: str,
+                            kind: EnvelopeKind, epoch: int, data: bytes,
+                            now: int) -> Accepted:
+        """A PrivateMessage: merged with the others being sent (see store.fanout)."""
+        def payload(seq: int) -> bytes:
+            return Envelope(kind, group_id, seq, device.id, data).to_bytes()
+
+        try:
+            result = await self._store.write_many(
+                self._fan_out_many,
+                FanOut(device.id, client_msg_id, group_id, epoch, payload, now))
+        except IntegrityError:  # PostgreSQL: a concurrent retry with this id won
+            return Accepted(0, epoch, duplicate=True)
+        if result.verdict is Verdict.DUPLICATE:
+            return Accepted(0, result.epoch, duplicate=True)
+        if result.verdict is Verdict.NO_GROUP:
+            raise NotFound("no such group", "no_group")
+        if result.verdict is Verdict.NOT_MEMBER:
+            raise Forbidden("this device is not a member of the group", "not_a_member")
+        if result.verdict is Verdict.STALE_EPOCH:
+            raise await self._advanced(group_id, epoch)
+        await self._publish(result.entries)
+        return Accepted(result.seq, result.epoch)
+
+    async def _publish(self, entries: Sequence[tuple[str, MailboxEntry]]) -> None:
         for device_id, entry in entries:
             # The entry itself rides along as a hint: a local WebSocket pushes it without
             # reading it back (the bus module explains why that is safe).
             await self._bus.publish(device_id, entry)
-        return accepted
 
     # ---- helpers -----------------------------------------------------------------------
 
-    async def _member_devices(self, conn: AsyncConnection, group_id: bytes,
-                              epoch: int) -> frozenset[str]:
+    def _member_devices(self, conn: Connection, group_id: bytes,
+                        epoch: int) -> frozenset[str]:
         """The group's member devices at ``epoch`` (its current one, just read in this
         transaction). Membership changes only by a commit, which moves the epoch, so the
         list is remembered per (group, epoch); a device removed from the server meanwhile
         may linger in it, but it can no longer authenticate, and fan-out skips devices
-        that no longer exist."""
+        that no longer exist. Called only from ``send``'s batched work: on SQLite that
+        is the store's one writer thread, so the cache has one user at a time."""
         cached = self._members.get(group_id)
         if cached is not None and cached[0] == epoch:
             return cached[1]
-        devices = frozenset(d for _, d in await db.members(conn, group_id))
+        devices = frozenset(d for _, d in db.members(conn, group_id))
         if len(self._members) >= MEMBER_CACHE_LIMIT:
             self._members.clear()
         self._members[group_id] = (epoch, devices)
         return devices
 
-    async def _row(self, conn: AsyncConnection, group_id: bytes) -> db.GroupRow:
-        row = await db.get(conn, group_id)
-        if row is None:
-            raise NotFound("no such group", "no_group")
-        return row
+    @staticmethod
+    async def _row(conn: AsyncConnection, group_id: bytes) -> db.GroupRow:
+        return await conn.run_sync(_existing, group_id)
 
     async def _member_row(self, conn: AsyncConnection, group_id: bytes,
                           device: DeviceRow) -> db.GroupRow:
@@ -377,7 +409,7 @@ class DeliveryService:
     @staticmethod
     async def _append(conn: AsyncConnection, recipients: Sequence[str], payload: bytes,
                       sender: str, now: int) -> None:
-        await mailbox_db.append_many(conn, recipients, sender, payload, now)
+        await conn.run_sync(mailbox_db.append_many, recipients, sender, payload, now)
 
     async def _wake(self, devices: Sequence[str]) -> None:
         for device_id in devices:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from letterlock.server.bus import Bus
 from letterlock.server.settings import Settings
-from letterlock.server.store import READ_ONLY, RELAXED, AsyncConnection, IntegrityError, Store
+from letterlock.server.store import READ_ONLY, RELAXED, Connection, IntegrityError, Store
 from letterlock.server.store import mailbox as db
 from letterlock.server.store.rows import MailboxEntry
 
@@ -52,8 +52,8 @@ class MailboxService:
     async def enqueue(self, recipients: Sequence[str], payload: bytes, now: int,
                       sender_device_id: str | None = None) -> dict[str, int]:
         """Append ``payload`` to each recipient's mailbox; NotFound if one is unknown."""
-        async with self._store.transaction() as conn:
-            seqs = await self._append(conn, recipients, payload, now, sender_device_id)
+        seqs = await self._store.write(
+            lambda conn: self._append(conn, recipients, payload, now, sender_device_id))
         for device_id, seq in seqs.items():
             await self._bus.publish(device_id,
                                     MailboxEntry(seq, sender_device_id, payload, now))
@@ -65,10 +65,10 @@ class MailboxService:
         if not recipients or len(set(recipients)) != len(recipients):
             raise InvalidInput("recipients must be distinct and non-empty", "bad_recipients")
 
-        async def deliver(conn: AsyncConnection) -> dict[str, int] | None:
-            if not await db.record_send(conn, sender_device_id, client_msg_id, now):
+        def deliver(conn: Connection) -> dict[str, int] | None:
+            if not db.record_send(conn, sender_device_id, client_msg_id, now):
                 return None
-            return await self._append(conn, recipients, payload, now, sender_device_id)
+            return self._append(conn, recipients, payload, now, sender_device_id)
 
         try:
             seqs = await self._store.write(deliver)
@@ -82,9 +82,9 @@ class MailboxService:
         return Sent(False, seqs)
 
     @staticmethod
-    async def _append(conn: AsyncConnection, recipients: Sequence[str], payload: bytes,
-                      now: int, sender: str | None) -> dict[str, int]:
-        found = await db.append_many(conn, recipients, sender, payload, now)
+    def _append(conn: Connection, recipients: Sequence[str], payload: bytes,
+                now: int, sender: str | None) -> dict[str, int]:
+        found = db.append_many(conn, recipients, sender, payload, now)
         if len(found) != len(set(recipients)):
             raise NotFound("no such recipient device", "no_device")
         return {device_id: found[device_id] for device_id in recipients}

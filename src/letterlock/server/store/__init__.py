@@ -6,17 +6,21 @@ functions that take the transaction's connection, so a service composes several 
 atomically. Rows come back as frozen dataclasses, never as SQLAlchemy objects.
 
 Hot writes (a send's fan-out, an acknowledgement) go through :meth:`Store.write`, which on
-SQLite commits concurrent calls together: one fsync for many messages, and each caller
-still answers only after its own writes are on disk.
+SQLite commits concurrent calls together on a writer thread: one hop and one fsync for
+many messages, and each caller still answers only after its own writes are on disk. Those
+domain functions are plain functions of a synchronous connection; an async transaction
+calls them through ``AsyncConnection.run_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,33 +33,46 @@ from .engine import (
     async_url,
     migrate,
     open_engine,
+    open_sqlite_writer,
 )
 
 T = TypeVar("T")
-Work = Callable[[AsyncConnection], Awaitable[T]]
+Op = TypeVar("Op")
+Work = Callable[[Connection], T]
+# A mergeable write: one call does the writes of many queued operations of one kind
+# (a fan-out for every message queued meanwhile) and returns one result per operation.
+RunMany = Callable[[Connection, list[Any]], list[Any]]
 
 # At most this many writes share one SQLite transaction (one fsync).
 MAX_BATCH = 64
 
-__all__ = ["DURABLE", "READ_ONLY", "RELAXED", "AsyncConnection", "IntegrityError", "Store",
-           "async_url"]
+__all__ = ["DURABLE", "READ_ONLY", "RELAXED", "AsyncConnection", "Connection",
+           "IntegrityError", "Store", "Work", "async_url"]
 
 
-class _Abort(Exception):
-    """Internal: roll an optimistic batch back (one of its calls raised)."""
+Outcome = tuple[Exception | None, Any]
 
 
 class Store:
-    """An open database: ``await Store.open(url)``, then ``async with store.transaction()``."""
+    """An open database: ``await Store.open(url)``, then ``async with store.transaction()``
+    for a transaction of async statements, or ``await store.write(work)`` for a hot write
+    written as a plain function of a synchronous connection."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writer: Engine | None = None) -> None:
         self.engine = engine
         # SQLite has one writer at a time. Left to itself, each waiting writer polls the
         # lock in SQLite's busy handler, sleeping up to 100 ms between tries; queueing
         # the writers of this process here instead hands the lock over at once and in
         # arrival order. (busy_timeout still covers other processes, like `invite`.)
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._pending: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        if self._write_lock is not None and writer is None:
+            raise ValueError("a SQLite store needs its writer engine")
+        self._writer = writer
+        # One thread owns the writer connection: batches run there, one hop each.
+        self._writer_thread = (ThreadPoolExecutor(1, thread_name_prefix="letterlock-writer")
+                               if writer is not None else None)
+        # Queued writes: a work, or a (run_many, operation) pair to merge with its kind.
+        self._pending: list[tuple[Work[Any] | tuple[RunMany, Any], asyncio.Future[Any]]] = []
         self._batcher: asyncio.Task[None] | None = None
 
     @classmethod
@@ -64,7 +81,8 @@ class Store:
         engine = open_engine(url)
         if run_migrations:
             await migrate(engine)
-        return cls(engine)
+        writer = open_sqlite_writer(url) if engine.dialect.name == "sqlite" else None
+        return cls(engine, writer)
 
     @property
     def dialect(self) -> str:
@@ -87,21 +105,44 @@ class Store:
             yield conn
 
     async def write(self, work: Work[T], mode: str = DURABLE) -> T:
-        """Run ``work(conn)`` in a durable transaction and return what it returns (or raise
-        what it raises, its writes rolled back). ``work`` must use only ``conn``.
+        """Run ``work(conn)`` — a plain function of a synchronous
+        :class:`~sqlalchemy.Connection` — in a transaction and return what it returns (or
+        raise what it raises, its writes rolled back). ``work`` must use only ``conn``
+        and must not touch the event loop: on SQLite it runs on the writer thread.
 
         On SQLite, concurrent calls share transactions (group commit): a background task
-        takes the write lock, runs every call queued by then, each in its own SAVEPOINT,
-        and commits them with one fsync; each caller returns only after that commit, so
-        nothing is answered before it is on disk. A call that raises rolls back its
-        savepoint only. On PostgreSQL, whose concurrent commits already share WAL
-        flushes, it is a plain transaction in ``mode`` (a SQLite batch is always durable).
+        takes the write lock and hands every call queued by then to the writer thread,
+        which runs each in its own SAVEPOINT and commits them with one fsync; each caller
+        returns only after that commit, so nothing is answered before it is on disk. A
+        call that raises rolls back its savepoint only. On PostgreSQL, whose concurrent
+        commits already share WAL flushes, it is a plain transaction in ``mode`` (a
+        SQLite batch is always durable), the same function run through
+        :meth:`AsyncConnection.run_sync`.
         """
         if self._write_lock is None:
             async with self.transaction(mode) as conn:
-                return await work(conn)
+                return await conn.run_sync(work)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append((work, future))
+        if self._batcher is None:
+            self._batcher = asyncio.create_task(self._drain())
+        return await future
+
+    async def write_many(self, run_many: Callable[[Connection, list[Op]], list[T]],
+                         operation: Op) -> T:
+        """Queue ``operation`` for ``run_many``, which writes a whole list of operations of
+        its kind in a few statements and returns one result per operation, in order. On
+        SQLite every operation queued for the same ``run_many`` by the time the writer
+        thread takes the batch is merged into one call (one statement per step for the
+        lot, not per operation); on PostgreSQL each call is its own transaction with a
+        list of one. If a merged call raises, each of its operations is run again alone
+        in its own savepoint, so an error stays with the operation that caused it."""
+        if self._write_lock is None:
+            async with self.transaction() as conn:
+                results = await conn.run_sync(run_many, [operation])
+            return results[0]
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append(((run_many, operation), future))
         if self._batcher is None:
             self._batcher = asyncio.create_task(self._drain())
         return await future
@@ -116,17 +157,15 @@ class Store:
         finally:
             self._batcher = None
 
-    async def _run_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
-        # Optimistic: every call in one transaction with no savepoints (two statements
-        # fewer per call). Should one raise, the whole transaction is rolled back and the
-        # batch runs again with a savepoint around each call, so only that one fails. A
-        # call may therefore run twice; it only touches the database, so the first run
-        # leaves no trace.
+    async def _run_batch(self, batch: list[tuple[Work[Any] | tuple[RunMany, Any],
+                                                 asyncio.Future[Any]]]) -> None:
         live = [(work, future) for work, future in batch if not future.done()]
+        loop = asyncio.get_running_loop()
         try:
-            outcomes = await self._attempt(live, savepoints=False)
-            if any(error is not None for _, error, _ in outcomes):
-                outcomes = await self._attempt(live, savepoints=True)
+            # Shielded: should this task be cancelled (shutdown), the write lock stays
+            # held until the thread has finished the batch.
+            outcomes = await asyncio.shield(loop.run_in_executor(
+                self._writer_thread, self._run_batch_sync, [work for work, _ in live]))
         except BaseException as exc:  # the commit failed: nothing of the batch stands
             for _work, future in live:
                 if not future.done():
@@ -134,7 +173,7 @@ class Store:
             if not isinstance(exc, Exception):
                 raise
             return
-        for future, error, value in outcomes:
+        for (_work, future), (error, value) in zip(live, outcomes, strict=True):
             if future.done():  # the caller gave up (cancelled); its write stands
                 continue
             if error is None:
@@ -142,28 +181,55 @@ class Store:
             else:
                 future.set_exception(error)
 
-    async def _attempt(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]], *,
-                       savepoints: bool
-                       ) -> list[tuple[asyncio.Future[Any], Exception | None, Any]]:
-        outcomes: list[tuple[asyncio.Future[Any], Exception | None, Any]] = []
-        try:
-            async with self._begin(DURABLE) as conn:
-                for work, future in batch:
-                    if not savepoints:
-                        try:
-                            outcomes.append((future, None, await work(conn)))
-                        except Exception as exc:
-                            outcomes.append((future, exc, None))
-                            raise _Abort from exc
-                        continue
+    def _run_batch_sync(self, items: list[Work[Any] | tuple[RunMany, Any]]) -> list[Outcome]:
+        # On the writer thread. Optimistic: every call in one transaction with no
+        # savepoints (two statements fewer per call), mergeable operations merged per
+        # kind. Should anything raise, the whole transaction is rolled back and the batch
+        # runs again call by call, each in its own savepoint, so only the failing one
+        # fails. A call may therefore run twice; it only touches the database, so the
+        # first run leaves no trace.
+        assert self._writer is not None
+        with self._writer.connect() as conn:
+            try:
+                with conn.begin():
+                    return self._merged(conn, items)
+            except Exception:  # every call is retried alone below
+                pass
+            outcomes: list[Outcome] = []
+            with conn.begin():
+                for item in items:
                     try:
-                        async with conn.begin_nested():
-                            outcomes.append((future, None, await work(conn)))
+                        with conn.begin_nested():
+                            if isinstance(item, tuple):
+                                run_many, operation = item
+                                outcomes.append((None, run_many(conn, [operation])[0]))
+                            else:
+                                outcomes.append((None, item(conn)))
                     except Exception as exc:  # only this call's savepoint is rolled back
-                        outcomes.append((future, exc, None))
-        except _Abort:
-            pass
-        return outcomes
+                        outcomes.append((exc, None))
+            return outcomes
+
+    @staticmethod
+    def _merged(conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]]
+                ) -> list[Outcome]:
+        """Run ``items`` in order, each kind of mergeable operation in one call where its
+        first operation stands; raises whatever any of them raises."""
+        kinds: dict[RunMany, list[int]] = {}
+        for index, item in enumerate(items):
+            if isinstance(item, tuple):
+                kinds.setdefault(item[0], []).append(index)
+        outcomes: list[Outcome | None] = [None] * len(items)
+        for index, item in enumerate(items):
+            if not isinstance(item, tuple):
+                outcomes[index] = (None, item(conn))
+                continue
+            positions = kinds.get(item[0])
+            if positions is None or positions[0] != index:
+                continue  # merged into the call made at its kind's first position
+            results = item[0](conn, [items[i][1] for i in positions])  # type: ignore[index]
+            for position, result in zip(positions, results, strict=True):
+                outcomes[position] = (None, result)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     @asynccontextmanager
     async def _begin(self, mode: str) -> AsyncIterator[AsyncConnection]:
@@ -186,4 +252,8 @@ class Store:
             await bare.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def close(self) -> None:
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.dispose()
         await self.engine.dispose()

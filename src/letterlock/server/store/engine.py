@@ -36,12 +36,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["DURABLE", "NO_TRANSACTION", "READ_ONLY", "RELAXED", "TX_MODE", "async_url",
-           "migrate", "open_engine"]
+           "migrate", "open_engine", "open_sqlite_writer"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -84,8 +84,31 @@ def open_engine(url: str) -> AsyncEngine:
 
         return pg
     engine = create_async_engine(full, connect_args={"timeout": 30})
+    _configure_sqlite(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def open_sqlite_writer(url: str) -> Engine:
+    """A synchronous engine (the standard library's ``sqlite3``) on the same SQLite file,
+    configured like :func:`open_engine`'s, for :class:`~letterlock.server.store.Store`'s
+    writer thread. That thread runs a whole batch of hot writes in one hop: through
+    aiosqlite every statement would be a round trip between the event loop and a driver
+    thread, each one waiting for the GIL while the loop is busy."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError("the writer thread is for SQLite only")
+    if parsed.database in (None, "", ":memory:"):
+        raise ValueError("the server needs a SQLite file, not an in-memory database")
+    engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), pool_size=1,
+                           max_overflow=0,
+                           # Opened on the writer thread, closed by dispose() on the loop's.
+                           connect_args={"timeout": 30, "check_same_thread": False})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
@@ -96,7 +119,7 @@ def open_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=FULL")  # see the module docstring
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(TX_MODE, DURABLE)
         if mode == NO_TRANSACTION:
@@ -112,8 +135,6 @@ def open_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql(f"PRAGMA synchronous={wanted}")
             info["synchronous"] = wanted
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 def _upgrade(connection: Connection) -> None:

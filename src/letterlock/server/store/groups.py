@@ -4,6 +4,11 @@ Commits are ordered per group by compare-and-set on the epoch: ``advance`` moves
 from epoch ``n`` to ``n + 1`` only if it is still at ``n`` — in one ``UPDATE ... WHERE
 epoch = n RETURNING``, which PostgreSQL row-locks and SQLite serialises — so of two
 commits for the same epoch exactly one wins, whatever the interleaving.
+
+What an application message's fan-out reads and writes (:func:`get`, :func:`members`,
+:func:`next_seq`, :func:`take_seq`, :func:`save_state`) takes a synchronous connection,
+to run in :meth:`~letterlock.server.store.Store.write` batches; async transactions call
+those through ``run_sync``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import group_commits, group_members, groups
@@ -65,8 +70,8 @@ async def create(conn: AsyncConnection, group_id: bytes, cipher_suite: int, epoc
     return True
 
 
-async def get(conn: AsyncConnection, group_id: bytes) -> GroupRow | None:
-    row = (await conn.execute(select(groups).where(groups.c.group_id == group_id))).first()
+def get(conn: Connection, group_id: bytes) -> GroupRow | None:
+    row = conn.execute(select(groups).where(groups.c.group_id == group_id)).first()
     if row is None:
         return None
     return GroupRow(bytes(row.group_id), int(row.cipher_suite), int(row.epoch),
@@ -74,12 +79,9 @@ async def get(conn: AsyncConnection, group_id: bytes) -> GroupRow | None:
                     int(row.updated_at))
 
 
-async def members(conn: AsyncConnection, group_id: bytes) -> list[tuple[int, str]]:
+def members(conn: Connection, group_id: bytes) -> list[tuple[int, str]]:
     """``(leaf_index, device_id)`` of every member, by leaf."""
-    rows = await conn.execute(
-        select(group_members.c.leaf_index, group_members.c.device_id)
-        .where(group_members.c.group_id == group_id).order_by(group_members.c.leaf_index))
-    return [(int(r.leaf_index), str(r.device_id)) for r in rows]
+    return [(int(r[0]), str(r[1])) for r in conn.execute(_MEMBERS, {"group": group_id})]
 
 
 async def leaves_of_device(conn: AsyncConnection, group_id: bytes, device_id: str) -> list[int]:
@@ -96,28 +98,32 @@ async def groups_of_device(conn: AsyncConnection, device_id: str) -> list[bytes]
     return [bytes(r.group_id) for r in rows]
 
 
-async def next_seq(conn: AsyncConnection, group_id: bytes) -> int | None:
+# Built once (see store.mailbox): taken for every message sent.
+_TAKE_SEQ = (update(groups).where(groups.c.group_id == bindparam("group"))
+             .values(next_seq=groups.c.next_seq + 1)
+             .returning(groups.c.epoch, groups.c.next_seq))
+_MEMBERS = (select(group_members.c.leaf_index, group_members.c.device_id)
+            .where(group_members.c.group_id == bindparam("group"))
+            .order_by(group_members.c.leaf_index))
+
+
+def next_seq(conn: Connection, group_id: bytes) -> int | None:
     """Take the group's next server sequence number; None if there is no such group."""
-    row = (await conn.execute(
-        update(groups).where(groups.c.group_id == group_id)
-        .values(next_seq=groups.c.next_seq + 1).returning(groups.c.next_seq))).first()
-    return None if row is None else int(row.next_seq)
+    taken = take_seq(conn, group_id)
+    return None if taken is None else taken[1]
 
 
-async def take_seq(conn: AsyncConnection, group_id: bytes) -> tuple[int, int] | None:
+def take_seq(conn: Connection, group_id: bytes) -> tuple[int, int] | None:
     """Take the group's next server sequence number: ``(epoch, seq)``, or None if there is
     no such group (row-locked on PostgreSQL until the transaction ends, like ``advance``,
     so sequence numbers follow commit order within a group)."""
-    row = (await conn.execute(
-        update(groups).where(groups.c.group_id == group_id)
-        .values(next_seq=groups.c.next_seq + 1)
-        .returning(groups.c.epoch, groups.c.next_seq))).first()
-    return None if row is None else (int(row.epoch), int(row.next_seq))
+    row = conn.execute(_TAKE_SEQ, {"group": group_id}).first()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
-async def save_state(conn: AsyncConnection, group_id: bytes, state: bytes, now: int) -> None:
+def save_state(conn: Connection, group_id: bytes, state: bytes, now: int) -> None:
     """Replace the public state within an epoch (a cached proposal changes it)."""
-    await conn.execute(update(groups).where(groups.c.group_id == group_id)
+    conn.execute(update(groups).where(groups.c.group_id == group_id)
                        .values(state=state, updated_at=now))
 
 

@@ -2,7 +2,12 @@
 
 ``devices.next_seq`` is the last sequence handed out; bumping it with
 ``UPDATE ... RETURNING`` row-locks the device on PostgreSQL (and SQLite serialises writers),
-so two enqueues never get the same number. ``acked_seq`` is where a reconnecting device
+so two enqueues never get the same number.
+
+The functions of a send and of an acknowledgement (:func:`record_send`,
+:func:`append_many`, :func:`acknowledge`) take a synchronous connection: they run in
+:meth:`~letterlock.server.store.Store.write` batches (an async transaction calls them
+through ``run_sync``). ``acked_seq`` is where a reconnecting device
 resumes; ``expired_through`` is the highest sequence lost to retention, reported as a gap.
 """
 
@@ -10,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from .rows import MailboxEntry
 from .tables import devices, mailbox, sent_messages
@@ -21,7 +27,6 @@ from .tables import devices, mailbox, sent_messages
 __all__ = [
     "acked_seq",
     "acknowledge",
-    "append",
     "append_many",
     "entries_after",
     "expire",
@@ -32,8 +37,40 @@ __all__ = [
 ]
 
 
-async def record_send(conn: AsyncConnection, sender_device_id: str, client_msg_id: str,
-                      now: int) -> bool:
+# The statements of a send and of an acknowledgement are built once, with bind
+# parameters: SQLAlchemy then finds each one's compiled form by the key memoised on the
+# object, instead of building and hashing a new expression tree per message.
+_RECORD_SEND = {
+    dialect: insert_of(sent_messages)
+    .values(sender_device_id=bindparam("sender"), client_msg_id=bindparam("client_id"),
+            created_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
+    .returning(sent_messages.c.id)
+    for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_BUMP_SEQS = (update(devices).where(devices.c.id.in_(bindparam("ids", expanding=True)))
+              .values(next_seq=devices.c.next_seq + 1)
+              .returning(devices.c.id, devices.c.next_seq))
+# PostgreSQL: lock the rows in id order first, so overlapping fan-outs cannot deadlock.
+_BUMP_SEQS_LOCKED = (
+    update(devices)
+    .where(devices.c.id.in_(
+        select(devices.c.id).where(devices.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(devices.c.id).with_for_update().scalar_subquery()))
+    .values(next_seq=devices.c.next_seq + 1)
+    .returning(devices.c.id, devices.c.next_seq))
+_INSERT_ENTRY = insert(mailbox)
+_through: BindParameter[int] = bindparam("through", type_=Integer)
+_capped = case((devices.c.next_seq < _through, devices.c.next_seq), else_=_through)
+_ACK = (update(devices).where(devices.c.id == bindparam("device"))
+        .values(acked_seq=case((devices.c.acked_seq > _capped, devices.c.acked_seq),
+                               else_=_capped))
+        .returning(devices.c.acked_seq))
+_DELETE_ACKED = delete(mailbox).where(mailbox.c.device_id == bindparam("device"),
+                                      mailbox.c.seq <= bindparam("mark"))
+
+
+def record_send(conn: Connection, sender_device_id: str, client_msg_id: str,
+                now: int) -> bool:
     """Remember a send; False when this sender used this client id before.
 
     Two racing sends with the same id both pass the check on PostgreSQL; the unique
@@ -41,32 +78,14 @@ async def record_send(conn: AsyncConnection, sender_device_id: str, client_msg_i
     duplicate.
     """
     # One statement: insert unless this (sender, client id) is already there.
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    inserted = (await conn.execute(
-        dialect_insert(sent_messages).values(
-            sender_device_id=sender_device_id, client_msg_id=client_msg_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
-        .returning(sent_messages.c.id))).first()
+    statement = _RECORD_SEND["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    inserted = conn.execute(statement, {"sender": sender_device_id,
+                                        "client_id": client_msg_id, "now": now}).first()
     return inserted is not None
 
 
-async def append(conn: AsyncConnection, device_id: str, sender_device_id: str | None,
-                 payload: bytes, now: int) -> int | None:
-    """Append to a device's mailbox; the new sequence number, or None if no such device."""
-    seq = (await conn.execute(
-        update(devices).where(devices.c.id == device_id)
-        .values(next_seq=devices.c.next_seq + 1).returning(devices.c.next_seq))).first()
-    if seq is None:
-        return None
-    await conn.execute(insert(mailbox).values(
-        device_id=device_id, seq=seq.next_seq, sender_device_id=sender_device_id,
-        payload=payload, created_at=now))
-    return int(seq.next_seq)
-
-
-async def append_many(conn: AsyncConnection, device_ids: Sequence[str],
-                      sender_device_id: str | None, payload: bytes,
-                      now: int) -> dict[str, int]:
+def append_many(conn: Connection, device_ids: Sequence[str],
+                sender_device_id: str | None, payload: bytes, now: int) -> dict[str, int]:
     """Append ``payload`` to several mailboxes in two statements (one fan-out): the
     devices' next sequence numbers in one ``UPDATE ... RETURNING``, then one executemany
     insert. Returns ``{device id: seq}`` for the devices that exist.
@@ -76,17 +95,11 @@ async def append_many(conn: AsyncConnection, device_ids: Sequence[str],
     """
     if not device_ids:
         return {}
-    target = devices.c.id.in_(device_ids)
-    if conn.dialect.name == "postgresql":
-        target = devices.c.id.in_(
-            select(devices.c.id).where(devices.c.id.in_(device_ids))
-            .order_by(devices.c.id).with_for_update().scalar_subquery())
-    rows = await conn.execute(
-        update(devices).where(target).values(next_seq=devices.c.next_seq + 1)
-        .returning(devices.c.id, devices.c.next_seq))
-    seqs = {str(r.id): int(r.next_seq) for r in rows}
+    bump = _BUMP_SEQS_LOCKED if conn.dialect.name == "postgresql" else _BUMP_SEQS
+    rows = conn.execute(bump, {"ids": list(device_ids)})
+    seqs = {str(r[0]): int(r[1]) for r in rows}
     if seqs:
-        await conn.execute(insert(mailbox), [
+        conn.execute(_INSERT_ENTRY, [
             {"device_id": device_id, "seq": seq, "sender_device_id": sender_device_id,
              "payload": payload, "created_at": now} for device_id, seq in seqs.items()])
     return seqs
@@ -103,17 +116,12 @@ async def entries_after(conn: AsyncConnection, device_id: str, after: int,
             for r in rows]
 
 
-async def acknowledge(conn: AsyncConnection, device_id: str, through: int) -> int:
+def acknowledge(conn: Connection, device_id: str, through: int) -> int:
     """Delete entries up to ``through`` (capped at the last assigned sequence) and move the
     device's acknowledged mark forward (never back). Returns the new mark."""
-    capped = case((devices.c.next_seq < through, devices.c.next_seq), else_=through)
-    mark = case((devices.c.acked_seq > capped, devices.c.acked_seq), else_=capped)
-    row = (await conn.execute(
-        update(devices).where(devices.c.id == device_id).values(acked_seq=mark)
-        .returning(devices.c.acked_seq))).one()
-    await conn.execute(delete(mailbox).where(mailbox.c.device_id == device_id,
-                                             mailbox.c.seq <= row.acked_seq))
-    return int(row.acked_seq)
+    mark = int(conn.execute(_ACK, {"device": device_id, "through": through}).one()[0])
+    conn.execute(_DELETE_ACKED, {"device": device_id, "mark": mark})
+    return mark
 
 
 async def expire(conn: AsyncConnection, cutoff: int, device_id: str | None = None) -> None:

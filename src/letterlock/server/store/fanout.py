@@ -1,0 +1,169 @@
+"""The fan-out of application messages, merged: many messages' writes in a few statements.
+
+A PrivateMessage is fanned out without reading the group's public state: the server needs
+only the group's epoch, its member devices, the next group sequence number and each
+recipient's next mailbox sequence number. :func:`fan_out_many` does that for a whole batch
+of messages (every one queued while the previous batch was being written, see
+:meth:`letterlock.server.store.Store.write_many`) in six statements whatever the batch
+size: which client ids were seen before, the groups' epochs, the new sent-message records,
+the groups' sequence numbers, the recipients' mailbox sequence numbers, and the mailbox
+entries. A batch of one is the same code, which is what PostgreSQL runs.
+
+Each message gets its own verdict (:class:`FanOutResult`); a message that fails a check
+writes nothing. On PostgreSQL the rows whose counters move are locked in key order first,
+so that two nodes' batches over the same groups or devices cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Integer, Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from .rows import MailboxEntry
+from .tables import devices, groups, mailbox, sent_messages
+
+__all__ = ["FanOut", "FanOutResult", "Verdict", "fan_out_many"]
+
+
+class Verdict(enum.Enum):
+    DELIVERED = "delivered"
+    DUPLICATE = "duplicate"  # the sender used this client id before: nothing written
+    NO_GROUP = "no_group"
+    NOT_MEMBER = "not_member"
+    STALE_EPOCH = "stale_epoch"  # the group has left the message's epoch
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """One message to fan out. ``payload(seq)`` is what each recipient's mailbox gets once
+    the message has its group sequence number ``seq``."""
+
+    sender: str
+    client_msg_id: str
+    group_id: bytes
+    epoch: int
+    payload: Callable[[int], bytes]
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class FanOutResult:
+    verdict: Verdict
+    epoch: int = 0  # the group's current epoch (0 when there is no such group)
+    seq: int = 0  # the message's group sequence number, when delivered
+    entries: list[tuple[str, MailboxEntry]] = field(default_factory=list)
+
+
+# (connection, group id, epoch) -> the group's member devices at that epoch.
+MembersAt = Callable[[Connection, bytes, int], frozenset[str]]
+
+
+def fan_out_many(conn: Connection, batch: Sequence[FanOut],
+                 members_at: MembersAt) -> list[FanOutResult]:
+    """Check and write every message of ``batch``; one result per message, in order.
+
+    Raises only what the database raises (on PostgreSQL a concurrent send with the same
+    client id fails the record insert with IntegrityError: the caller sees a duplicate).
+    """
+    postgres = conn.dialect.name == "postgresql"
+    seen = _seen_before(conn, batch)
+    epochs = _epochs(conn, {m.group_id for m in batch})
+    results: list[FanOutResult | None] = [None] * len(batch)
+    live: list[int] = []
+    recipients: dict[int, list[str]] = {}
+    for index, message in enumerate(batch):
+        key = (message.sender, message.client_msg_id)
+        current = epochs.get(message.group_id)
+        if key in seen:
+            results[index] = (FanOutResult(Verdict.DUPLICATE, current) if current is not None
+                              else FanOutResult(Verdict.NO_GROUP))
+            continue
+        if current is None:
+            results[index] = FanOutResult(Verdict.NO_GROUP)
+            continue
+        members = members_at(conn, message.group_id, current)
+        if message.sender not in members:
+            results[index] = FanOutResult(Verdict.NOT_MEMBER, current)
+            continue
+        if message.epoch != current:
+            results[index] = FanOutResult(Verdict.STALE_EPOCH, current)
+            continue
+        seen.add(key)  # the same id twice in one batch: the second is the duplicate
+        live.append(index)
+        recipients[index] = sorted(members - {message.sender})
+    if not live:
+        return [r for r in results if r is not None]
+
+    conn.execute(insert(sent_messages), [
+        {"sender_device_id": batch[i].sender, "client_msg_id": batch[i].client_msg_id,
+         "created_at": batch[i].now} for i in live])
+    group_seqs = _take(conn, groups, groups.c.group_id, groups.c.next_seq,
+                       Counter(batch[i].group_id for i in live), postgres)
+    device_seqs = _take(conn, devices, devices.c.id, devices.c.next_seq,
+                        Counter(d for i in live for d in recipients[i]), postgres)
+    rows: list[dict[str, object]] = []
+    for index in live:
+        message = batch[index]
+        seq = group_seqs[message.group_id]
+        group_seqs[message.group_id] = seq + 1
+        payload = message.payload(seq)
+        entries: list[tuple[str, MailboxEntry]] = []
+        for device in recipients[index]:
+            slot = device_seqs.get(device)
+            if slot is None:
+                continue  # removed from the server since the member list was read
+            device_seqs[device] = slot + 1
+            entries.append((device, MailboxEntry(slot, message.sender, payload, message.now)))
+            rows.append({"device_id": device, "seq": slot, "sender_device_id": message.sender,
+                         "payload": payload, "created_at": message.now})
+        results[index] = FanOutResult(Verdict.DELIVERED, message.epoch, seq, entries)
+    if rows:
+        conn.execute(insert(mailbox), rows)
+    return [r for r in results if r is not None]
+
+
+def _seen_before(conn: Connection, batch: Sequence[FanOut]) -> set[tuple[str, str]]:
+    keys = sorted({(m.sender, m.client_msg_id) for m in batch})
+    found = conn.execute(
+        select(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
+        .where(tuple_(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
+               .in_(bindparam("keys", expanding=True))), {"keys": keys})
+    return {(str(r[0]), str(r[1])) for r in found}
+
+
+_EPOCHS = (select(groups.c.group_id, groups.c.epoch)
+           .where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
+
+
+def _epochs(conn: Connection, group_ids: set[bytes]) -> dict[bytes, int]:
+    return {bytes(r[0]): int(r[1])
+            for r in conn.execute(_EPOCHS, {"ids": sorted(group_ids)})}
+
+
+def _take(conn: Connection, table: Table, key: ColumnElement[object],
+          counter: ColumnElement[int], counts: Counter[object],
+          postgres: bool) -> dict[object, int]:
+    """Move each keyed row's counter up by its count in one ``UPDATE ... RETURNING``;
+    returns, per row that exists, the first of the numbers it took."""
+    keys = sorted(counts)  # type: ignore[type-var]
+    amounts = set(counts.values())
+    if len(amounts) == 1:
+        step: ColumnElement[int] = bindparam("step", amounts.pop(), type_=Integer)
+    else:
+        step = case({k: counts[k] for k in keys}, value=key)
+    target = key.in_(keys)
+    if postgres:
+        target = key.in_(select(key).where(key.in_(keys)).order_by(key).with_for_update()
+                         .scalar_subquery())
+    rows = conn.execute(update(table).where(target)
+                        .values({counter: counter + step}).returning(key, counter))
+    first: dict[object, int] = {}
+    for row_key, top in rows:
+        found = bytes(row_key) if isinstance(row_key, memoryview) else row_key
+        first[found] = int(top) - counts[found] + 1
+    return first
