@@ -50,6 +50,10 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
             redis_bus = RedisBus(settings.bus_url)
             await redis_bus.start()
         services = Services.build(settings, store, bus or redis_bus or InProcessBus(), random)
+        # A device removed on any node is forgotten by every node's token cache at once.
+        services.auth.attach_bus(services.bus)
+        # Every device must be in the key-transparency log (see TransparencyService.backfill).
+        await services.transparency.backfill(int(clock()))
         app.state.services = services
         app.state.clock = clock
         log.info("server started", extra={"database": store.dialect,

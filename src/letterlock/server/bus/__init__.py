@@ -5,6 +5,12 @@ source of truth, so a lost or duplicated wake-up costs a query, never a message.
 in-process bus serves one server process; a Redis pub/sub implementation of the same
 :class:`Bus` protocol will serve several nodes.
 
+The bus also carries *revocations*: "device X was removed, drop what you cached for it".
+Each node caches token lookups for a few seconds (``services/auth.py``); a revocation
+published on one node reaches every node's handler at once, so a removed device's token
+stops working everywhere, not just where it was removed. A node that may have missed
+revocations (the Redis connection dropped) tells its handlers ``None``: forget all.
+
 A publisher may attach the committed entry as a *hint*. The in-process bus hands hints to
 the local subscriber, which pushes them without a query when they continue exactly where
 it is (see ``api/ws.py``); anything else (a gap, an overflow, no hint, the Redis bus,
@@ -13,6 +19,7 @@ which only wakes) falls back to reading the mailbox. A hint is never the only co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -20,7 +27,10 @@ from letterlock.server.store.rows import MailboxEntry
 
 from .memory import InProcessBus
 
-__all__ = ["Bus", "InProcessBus", "Subscription"]
+__all__ = ["Bus", "InProcessBus", "RevocationHandler", "Subscription"]
+
+# Called with a removed device's id, or with None when revocations may have been lost.
+RevocationHandler = Callable[[str | None], None]
 
 
 class Subscription(Protocol):
@@ -39,3 +49,10 @@ class Bus(Protocol):
 
     def subscribe(self, device_id: str) -> AbstractAsyncContextManager[Subscription]:
         """Listen for ``device_id`` for the duration of the ``async with`` block."""
+
+    async def publish_revocation(self, device_id: str) -> None:
+        """Tell every node, this one included, that ``device_id`` was removed."""
+
+    def on_revocation(self, handler: RevocationHandler) -> None:
+        """Call ``handler`` with each revoked device id published on any node (and with
+        None when some may have been missed). Handlers must not block."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from letterlock.server.store.rows import MailboxEntry
@@ -49,6 +49,15 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[InProcessSubscription]] = defaultdict(set)
+        self._revocation_handlers: list[Callable[[str | None], None]] = []
+
+    async def publish_revocation(self, device_id: str) -> None:
+        """Every handler hears it before this returns (they share this process)."""
+        for handler in self._revocation_handlers:
+            handler(device_id)
+
+    def on_revocation(self, handler: Callable[[str | None], None]) -> None:
+        self._revocation_handlers.append(handler)
 
     async def publish(self, device_id: str, hint: MailboxEntry | None = None) -> None:
         for subscription in self._subscribers.get(device_id, ()):

@@ -8,16 +8,23 @@ tokens, so revocation is immediate.
 Every request authenticates, so a token's device is remembered for at most
 :data:`CACHE_SECONDS` (never past the token's own expiry), keyed by the token's hash.
 Removing a device through :class:`~.accounts.AccountService` forgets its entries at once
-on this node (:meth:`AuthService.forget_device`); another node of a cluster may honour
-the removed device's token for at most those few seconds more.
+on this node (:meth:`AuthService.forget_device`) and, once the app has attached the bus
+(:meth:`AuthService.attach_bus`), publishes the revocation so that every other node of a
+cluster forgets them too, as soon as the bus delivers it (milliseconds) rather than when
+the cache entry expires. If the bus loses revocations (Redis reconnects), the nodes drop
+their whole cache. :meth:`AuthService.revoke_device` is the awaitable form: it returns
+once the revocation is published.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 from dataclasses import dataclass
 
 from letterlock.protocol import statements
+from letterlock.server.bus import Bus
 from letterlock.server.settings import Settings
 from letterlock.server.store import READ_ONLY, RELAXED, Store
 from letterlock.server.store import accounts as db
@@ -29,6 +36,8 @@ from ._signatures import verify_statement
 from .errors import NotFound, Unauthorized
 
 __all__ = ["CACHE_SECONDS", "AuthService", "IssuedToken"]
+
+log = logging.getLogger("letterlock.server.auth")
 
 CACHE_SECONDS = 5
 CACHE_LIMIT = 100_000
@@ -47,6 +56,13 @@ class AuthService:
         self._random = random
         # token hash -> (device, cached until); see the module docstring.
         self._cache: dict[bytes, tuple[DeviceRow, int]] = {}
+        self._bus: Bus | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
+
+    def attach_bus(self, bus: Bus) -> None:
+        """Share revocations with the other nodes over ``bus`` (the app does this at start)."""
+        self._bus = bus
+        bus.on_revocation(self._revoked)
 
     async def challenge(self, device_id: str, now: int) -> Nonce:
         """A fresh challenge for ``device_id``; raises NotFound for an unknown device."""
@@ -102,7 +118,42 @@ class AuthService:
         return device
 
     def forget_device(self, device_id: str) -> None:
-        """Drop every cached token of ``device_id`` (it was removed)."""
+        """``device_id`` was removed: drop its cached tokens here, and publish the
+        revocation to the other nodes in the background (see :meth:`revoke_device` to
+        wait for it)."""
+        self._drop(device_id)
+        if self._bus is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: nothing can be published from here
+            return
+        task = loop.create_task(self._publish(device_id))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def revoke_device(self, device_id: str) -> None:
+        """Drop ``device_id``'s cached tokens here and return once every node was told."""
+        self._drop(device_id)
+        await self._publish(device_id)
+
+    async def _publish(self, device_id: str) -> None:
+        if self._bus is None:
+            return
+        try:
+            await self._bus.publish_revocation(device_id)
+        except Exception as exc:  # the bus is down: other nodes' caches expire on their own
+            log.warning("could not publish a device revocation",
+                        extra={"error": type(exc).__name__})
+
+    def _revoked(self, device_id: str | None) -> None:
+        """A revocation from the bus (None: some may have been lost, forget everything)."""
+        if device_id is None:
+            self._cache.clear()
+        else:
+            self._drop(device_id)
+
+    def _drop(self, device_id: str) -> None:
         for key in [k for k, (d, _) in self._cache.items() if d.id == device_id]:
             del self._cache[key]
 

@@ -14,6 +14,12 @@ leaf hashes that answers roots and proofs in O(log n). It is kept in step two wa
   in-memory size. With several server nodes that is how a node learns of the others'
   appends; on one node it also covers a commit whose outcome the caller never saw.
 
+Tree heads are shared the same way: the first node to sign a head for a size stores it
+in ``kt_tree_heads`` (insert-if-absent, then read back the winner), and every node
+serves that head for that size, so clients of a cluster see one signed head per size
+whichever node answers. A node checks a stored head against its own tree before serving
+it: a table whose head the entries contradict is refused (an error), never served.
+
 Appends are serialised and gap-free (see :mod:`letterlock.server.store.transparency`),
 so "the rows at index >= size" is exactly what is missing. An answer is always given
 for one size ``S`` read synchronously after the sync: its tree head, proofs and the rows
@@ -32,6 +38,7 @@ from letterlock.server.store import READ_ONLY, AsyncConnection, Store
 from letterlock.server.store import transparency as kt_db
 from letterlock.transparency import (
     ConsistencyProof,
+    DecodeError,
     HandleOpening,
     LogAction,
     LogEntry,
@@ -123,7 +130,7 @@ class TransparencyService:
         self._log = MerkleLog()
         self._pending: dict[int, bytes] = {}
         self._last_timestamp = 0      # the newest entry's timestamp (ms) in ``_log``
-        self._head: SignedTreeHead | None = None
+        self._head: SignedTreeHead | None = None  # the newest head this node served
         self._auditors = tuple(secret_hash(t) for t in settings.auditor_tokens)
         self._limiter = _RateLimiter(LISTING_BURST, LISTING_PER_SECOND)
 
@@ -167,6 +174,35 @@ class TransparencyService:
                                  int(action), opening.nonce, timestamp)
         return Appended(index, leaf, timestamp)
 
+    async def backfill(self, now: int) -> int:
+        """Log an ADDED entry for every device that has none; returns how many.
+
+        Devices made before migration 0003 (or, during a rolling upgrade, by a node still
+        running a version without the log) have no entry, so their KeyPackages could
+        never pass a client's check. Every start runs this, in one transaction under the
+        log's append lock: idempotent (a logged device is skipped), and two nodes
+        starting at once log each device once (the second finds nothing left).
+
+        Why here and not in the migration: an entry needs a fresh random nonce for its
+        handle commitment, a timestamp on the log's clock (never before the previous
+        entry's, so it is the time of the backfill, not the device's creation), and the
+        same serialised, gap-free append as every other entry. This service is the one
+        place that does all three; a migration would freeze a second copy of it, and
+        would not catch devices an old node makes after the schema moved on.
+        """
+        appended: list[Appended] = []
+        async with self._store.transaction() as conn:
+            await kt_db.lock_for_append(conn)
+            for device in await kt_db.unlogged_devices(conn):
+                appended.append(await self.append(
+                    conn, LogAction.ADDED, device.handle, device.device_id,
+                    device.signature_key, device.cipher_suite, now))
+        for item in appended:
+            self.committed(item)
+        if appended:
+            log.info("logged devices that had no entry", extra={"count": len(appended)})
+        return len(appended)
+
     def committed(self, appended: Appended) -> None:
         """The transaction holding ``appended`` committed: add it to the in-memory log."""
         if appended.index < self._log.size:  # a sync already loaded it from the table
@@ -198,20 +234,55 @@ class TransparencyService:
             log.info("transparency log loaded", extra={"size": self._log.size})
         return self._log.size
 
-    def _tree_head(self, size: int, now: int) -> SignedTreeHead:
-        """The signed head for ``size`` (the current size), signed once per size."""
+    async def _tree_head(self, size: int, now: int) -> SignedTreeHead:
+        """The signed head for ``size`` (the current size): the one stored for it by
+        whichever node signed first, else one signed here and stored (see the module
+        docstring). Each node asks the table once per size, then serves its copy."""
         head = self._head
         if head is not None and head.tree_size == size:
             return head
-        # Never older than an entry it includes or than the head signed before it.
-        timestamp = max(now * 1000, self._last_timestamp, head.timestamp if head else 0)
-        head = SignedTreeHead.sign(self._key.private, size, self._log.root(size), timestamp)
-        self._head = head
+        root = self._log.root(size)
+        async with self._store.transaction() as conn:
+            await kt_db.lock_for_tree_head(conn)
+            stored = await kt_db.tree_head_at(conn, size)
+            if stored is None:
+                below, above = await kt_db.neighbour_heads(conn, size)
+                # Never older than an entry it includes or than the head of the size
+                # below; never newer than a head of a larger size that a node further
+                # ahead stored meanwhile. Both bounds hold for the stored neighbours, so
+                # every client sees the heads' clocks move forward as the tree grows.
+                timestamp = max(now * 1000, self._last_timestamp,
+                                below.timestamp if below else 0)
+                if above is not None:
+                    timestamp = min(timestamp, above.timestamp)
+                signed = SignedTreeHead.sign(self._key.private, size, root, timestamp)
+                await kt_db.insert_tree_head(conn, kt_db.StoredHead(
+                    size, root, timestamp, signed.to_bytes()))
+                stored = await kt_db.tree_head_at(conn, size)  # ours, or a winner's
+        if stored is None:
+            raise RuntimeError(f"the tree head for size {size} vanished from the table")
+        head = self._checked(stored, size, root)
+        if self._head is None or head.tree_size >= self._head.tree_size:
+            self._head = head
+        return head
+
+    def _checked(self, stored: kt_db.StoredHead, size: int, root: bytes) -> SignedTreeHead:
+        """The stored head, if it is this log's head for this tree: a node never serves a
+        head its own tree contradicts (a tampered or foreign table: refuse loudly)."""
+        try:
+            head = SignedTreeHead.from_bytes(stored.tree_head)
+        except DecodeError:
+            head = None
+        if head is None or (head.log_id, head.tree_size, head.root_hash) != (
+                self.log_id, size, root):
+            log.error("stored tree head does not match the log", extra={"size": size})
+            raise RuntimeError(f"the stored tree head for size {size} does not match the "
+                               "log's entries or key")
         return head
 
     async def _snapshot(self, now: int) -> SignedTreeHead:
         size = await self._sync()
-        return self._tree_head(size, now)
+        return await self._tree_head(size, now)
 
     # ---- reading -----------------------------------------------------------------------
 

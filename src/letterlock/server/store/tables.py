@@ -34,6 +34,7 @@ __all__ = [
     "invites",
     "key_packages",
     "kt_entries",
+    "kt_tree_heads",
     "mailbox",
     "metadata",
     "nonces",
@@ -182,4 +183,19 @@ kt_entries = Table(
     Column("action", SmallInteger, nullable=False),
     Column("nonce", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# The log's signed tree heads, one per tree size that any node has served. Several nodes
+# over one database must serve the same signed head for one size (two heads of one size
+# with different timestamps are harmless, but one per size is simpler to reason about
+# and to audit): the first node to store a size's head wins, every node serves that one.
+# ``tree_head`` is the encoded SignedTreeHead; ``root_hash`` and ``timestamp`` (ms) are
+# copied out of it so that a node can check a stored head against its own tree and
+# order the heads' clocks without decoding them.
+kt_tree_heads = Table(
+    "kt_tree_heads", metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("tree_head", LargeBinary, nullable=False),
 )
