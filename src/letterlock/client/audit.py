@@ -26,6 +26,7 @@ from letterlock.transparency import (
     InconsistentLogError,
     LogEntry,
     SignedTreeHead,
+    SplitViewError,
     audit_log,
 )
 
@@ -95,7 +96,9 @@ async def run_audit(source: AuditSource, state: AuditState, *,
     now (which are added to ``state``: save it whatever the outcome, it is evidence).
 
     :raises TransparencyError: the log broke (BadSignatureError, InconsistentLogError,
-        SplitViewError, ...); :raises TransportError: it could not be read.
+        SplitViewError, ...); two signed heads of one size with different roots are
+        reported as SplitViewError before any replay; :raises TransportError: it could
+        not be read.
     """
     key = state.log_public_key
     if key is None:
@@ -115,4 +118,18 @@ async def run_audit(source: AuditSource, state: AuditState, *,
                     f"the log answered entry {index} where {len(entries)} was asked for")
             entries.append(entry)
         target = max(target, page.tree_head.tree_size)
+    _check_equivocation(key, state.tree_heads)
     return audit_log(key, entries, state.tree_heads)
+
+
+def _check_equivocation(key: bytes, heads: list[SignedTreeHead]) -> None:
+    """Raise SplitViewError if two of ``heads``, both signed by the log, give one size
+    two roots. :func:`audit_log` would stop at the first head the entries contradict,
+    which names the break but not the strongest evidence of it: two signed roots for
+    one size need no replay to prove that the log equivocated (a fork or a rewrite)."""
+    by_size: dict[int, SignedTreeHead] = {}
+    for sth in heads:
+        sth.verify(key)  # a head the log did not sign proves nothing
+        other = by_size.setdefault(sth.tree_size, sth)
+        if other.root_hash != sth.root_hash:
+            raise SplitViewError(f"two roots signed for size {sth.tree_size}", other, sth)
