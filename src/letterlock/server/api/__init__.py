@@ -8,39 +8,22 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from letterlock.server.services.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    ServiceError,
-    Unauthorized,
-)
+from letterlock.server.services.errors import RateLimited, ServiceError
 
 from . import accounts, auth, groups, health, keypackages, mailbox, transparency, ws
+from ._errors import error_body, status_of
 
 __all__ = ["install"]
-
-_STATUS: dict[type[ServiceError], int] = {
-    InvalidInput: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    RateLimited: 429,
-}
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, ServiceError):  # registered for ServiceError only
         raise exc
-    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"error": exc.code, "detail": str(exc), **exc.extra()},
-                        status_code=status, headers=headers)
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -6,7 +6,21 @@ Protocol (JSON text frames)::
                      {"type": "message", "seq": n, "sender_device_id": ..., "payload": b64,
                       "created_at": t}
                      {"type": "gap", "first": a, "last": b}   entries lost to retention
+                     {"type": "sent", "id": ..., "seq": n, "epoch": e, "duplicate": bool}
+                     {"type": "error", "id": ..., "status": 409, "error": code,
+                      "detail": ..., ...}                      a send was refused
     device → server  {"type": "ack", "seq": n}                 deletes entries <= n
+                     {"type": "send", "id": client message id, "group": group id
+                      (unpadded base64url), "message": b64 MLS message}
+
+A ``send`` is ``POST /v1/groups/{group}/messages`` without the per-request cost of HTTP:
+the same service call, the same answers (``sent`` carries what the route's 200 body
+does; ``error`` the route's status and error body), matched to the send by its client
+message id. A device may have up to :data:`MAX_SENDS_IN_FLIGHT` sends unanswered; past
+that the server stops reading its frames until one is answered. Each send
+re-authenticates the connection's token (a cached lookup), so a device that is removed,
+or whose token expires, loses its connection at its next send (close code 1008). Frames
+are limited to ``Settings.max_frame_bytes``: a larger message goes over HTTP.
 
 The handshake must carry ``Authorization: Bearer <token>``; without a valid token the
 connection is refused before it is accepted (HTTP 403). After ``hello`` the server sends
@@ -19,8 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import json
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -31,10 +48,12 @@ from letterlock.server.services import Services
 from letterlock.server.services.errors import ServiceError
 from letterlock.server.store.rows import MailboxEntry
 
+from ._errors import error_body, status_of
 from .deps import bearer_token, get_now, get_services
 from .schemas import MAX_SEQ
 
 router = APIRouter(prefix="/v1", tags=["mailbox"])
+MAX_SENDS_IN_FLIGHT = 64
 log = logging.getLogger("letterlock.server.ws")
 
 # RFC 6455 §7.4.1 close codes.
@@ -47,27 +66,105 @@ UNSUPPORTED_DATA = 1003
 async def mailbox_socket(websocket: WebSocket) -> None:
     services = get_services(websocket)
     try:
-        device = await services.auth.authenticate(bearer_token(websocket), get_now(websocket))
+        token = bearer_token(websocket)
+        device = await services.auth.authenticate(token, get_now(websocket))
     except ServiceError:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
+    out = _Out(websocket)
     async with services.bus.subscribe(device.id) as subscription:
         acked = await services.mailbox.acked(device.id)
-        await websocket.send_json({"type": "hello", "device_id": device.id, "acked": acked})
-        pusher = asyncio.create_task(_push(websocket, services, device.id, acked, subscription))
+        await out.send({"type": "hello", "device_id": device.id, "acked": acked})
+        pusher = asyncio.create_task(_push(websocket, out, services, device.id, acked,
+                                           subscription))
+        sends = _Sends(websocket, out, services, token)
         try:
-            code = await _read(websocket, services, device.id)
+            code = await _read(websocket, services, device.id, sends)
         finally:
             pusher.cancel()
             await asyncio.gather(pusher, return_exceptions=True)
+            code = await sends.finish(code)
     log.info("websocket closed", extra={"device_id": device.id, "close_code": code})
     if code is not None:
         await websocket.close(code=code)
 
 
-async def _push(websocket: WebSocket, services: Services, device_id: str, cursor: int,
-                subscription: Subscription) -> None:
+class _Out:
+    """The connection's outgoing frames: pushes and send answers come from different
+    tasks, so each frame is written whole, one at a time."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        text = json.dumps(frame, separators=(",", ":"))
+        async with self._lock:
+            await self._websocket.send_text(text)
+
+
+class _Sends:
+    """The device's sends over this connection: each runs as its own task (at most
+    :data:`MAX_SENDS_IN_FLIGHT` at once) and is answered on the connection."""
+
+    def __init__(self, websocket: WebSocket, out: _Out, services: Services,
+                 token: str) -> None:
+        self._websocket = websocket
+        self._out = out
+        self._services = services
+        self._token = token
+        self._slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    async def start(self, client_msg_id: str, group_id: bytes, message: bytes) -> None:
+        await self._slots.acquire()  # back-pressure: no more reading until a slot frees
+        task = asyncio.create_task(self._run(client_msg_id, group_id, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, client_msg_id: str, group_id: bytes, message: bytes) -> None:
+        try:
+            now = get_now(self._websocket)
+            try:
+                device = await self._services.auth.authenticate(self._token, now)
+            except ServiceError as exc:  # removed, or the token expired: hang up
+                await self._out.send({"type": "error", "id": client_msg_id,
+                                      "status": status_of(exc), **error_body(exc)})
+                if not self.closed:
+                    self.closed = True
+                    await self._websocket.close(code=POLICY_VIOLATION)
+                return
+            try:
+                accepted = await self._services.delivery.send(device, group_id, client_msg_id,
+                                                              message, now)
+            except ServiceError as exc:
+                await self._out.send({"type": "error", "id": client_msg_id,
+                                      "status": status_of(exc), **error_body(exc)})
+                return
+            except Exception:  # a bug: answered like HTTP's 500, the connection goes on
+                log.exception("send over the mailbox socket failed")
+                await self._out.send({"type": "error", "id": client_msg_id, "status": 500,
+                                      "error": "internal", "detail": "internal error"})
+                return
+            await self._out.send({"type": "sent", "id": client_msg_id, "seq": accepted.seq,
+                                  "epoch": accepted.epoch, "duplicate": accepted.duplicate})
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the device left before its answer: the send stands, a retry says so
+        finally:
+            self._slots.release()
+
+    async def finish(self, code: int | None) -> int | None:
+        """Let the sends in progress finish (their writes and answers), then say how the
+        connection ends."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        return None if self.closed else code
+
+
+async def _push(websocket: WebSocket, out: _Out, services: Services, device_id: str,
+                cursor: int, subscription: Subscription) -> None:
     """Send everything after ``cursor``, then wait for the bus, forever.
 
     A wake-up whose hints continue exactly at ``cursor`` is pushed from the hints without
@@ -78,11 +175,10 @@ async def _push(websocket: WebSocket, services: Services, device_id: str, cursor
     while True:
         page = await services.mailbox.fetch(device_id, cursor, get_now(websocket), batch)
         if page.gap is not None:
-            await websocket.send_json({"type": "gap", "first": page.gap[0],
-                                       "last": page.gap[1]})
+            await out.send({"type": "gap", "first": page.gap[0], "last": page.gap[1]})
             cursor = max(cursor, page.gap[1])
         for entry in page.entries:
-            await _send_entry(websocket, entry)
+            await _send_entry(out, entry)
             cursor = entry.seq
         if len(page.entries) >= batch:
             continue
@@ -93,17 +189,18 @@ async def _push(websocket: WebSocket, services: Services, device_id: str, cursor
             if hints is None or any(h.seq != cursor + 1 + i for i, h in enumerate(fresh)):
                 break  # something is not in hand: read the mailbox
             for entry in fresh:
-                await _send_entry(websocket, entry)
+                await _send_entry(out, entry)
                 cursor = entry.seq
 
 
-async def _send_entry(websocket: WebSocket, entry: MailboxEntry) -> None:
-    await websocket.send_json({
+async def _send_entry(out: _Out, entry: MailboxEntry) -> None:
+    await out.send({
         "type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
         "payload": base64.b64encode(entry.payload).decode(), "created_at": entry.created_at})
 
 
-async def _read(websocket: WebSocket, services: Services, device_id: str) -> int | None:
+async def _read(websocket: WebSocket, services: Services, device_id: str,
+                sends: _Sends) -> int | None:
     """Handle incoming frames until the device leaves (None) or breaks a rule (a close
     code)."""
     limit = services.settings.max_frame_bytes
@@ -122,20 +219,47 @@ async def _read(websocket: WebSocket, services: Services, device_id: str) -> int
         frame = _parse(raw)
         if frame is None:
             return UNSUPPORTED_DATA
+        if isinstance(frame, _Send):
+            await sends.start(frame.client_msg_id, frame.group_id, frame.message)
+            continue
         try:
             await services.mailbox.acknowledge(device_id, frame)
         except ServiceError:
             return POLICY_VIOLATION
 
 
-def _parse(raw: str | bytes) -> int | None:
-    """The sequence of an ``ack`` frame, or None for anything else."""
+@dataclass(frozen=True, slots=True)
+class _Send:
+    client_msg_id: str
+    group_id: bytes
+    message: bytes
+
+
+_GROUP_ID = re.compile(r"[A-Za-z0-9_-]{1,344}")
+
+
+def _parse(raw: str | bytes) -> int | _Send | None:
+    """The sequence of an ``ack`` frame, a ``send``, or None for anything else (which
+    closes the connection: a device that speaks the protocol wrongly is told so)."""
     try:
         frame: Any = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(frame, dict) or frame.get("type") != "ack":
+    if not isinstance(frame, dict):
         return None
-    seq = frame.get("seq")
-    valid = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ
-    return seq if valid else None
+    if frame.get("type") == "ack":
+        seq = frame.get("seq")
+        valid = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ
+        return seq if valid else None
+    if frame.get("type") != "send":
+        return None
+    client_msg_id, group, message = frame.get("id"), frame.get("group"), frame.get("message")
+    if not (isinstance(client_msg_id, str) and 1 <= len(client_msg_id) <= 64
+            and isinstance(group, str) and _GROUP_ID.fullmatch(group)
+            and isinstance(message, str)):
+        return None
+    try:
+        return _Send(client_msg_id, base64.urlsafe_b64decode(group + "=" * (-len(group) % 4)),
+                     base64.b64decode(message, validate=True))
+    except (binascii.Error, ValueError):
+        return None
