@@ -9,6 +9,8 @@ Public surface:
 - :mod:`letterlock.client.content`: the content format inside application messages.
 - :mod:`letterlock.client.pipeline`: the :class:`Processor` seam for the group layer.
 - :mod:`letterlock.client.errors`: the error hierarchy.
+- :mod:`letterlock.client.linking`: linking a device to an account
+  (:class:`LinkRequest`, :class:`LinkApproval`).
 - :mod:`letterlock.client.keylog`: key transparency (:class:`KeyLog`), and
   :mod:`letterlock.client.safety`: safety numbers and epoch codes.
 """
@@ -23,7 +25,7 @@ from .content import (
     decode_content,
     encode_content,
 )
-from .conversations import Conversation, ConversationMember, HistoryEntry
+from .conversations import Conversation, ConversationMember, HistoryEntry, SentMessage
 from .errors import (
     AlreadyRegistered,
     AuthError,
@@ -34,6 +36,7 @@ from .errors import (
     CorruptProfile,
     ForbiddenError,
     KeyNotLogged,
+    LinkError,
     LogUnavailable,
     NotFoundError,
     NotRegistered,
@@ -53,16 +56,20 @@ from .events import (
     ContactDevicesChanged,
     ConversationJoined,
     DeliveryGap,
+    DeliveryStatus,
+    DeviceRemovedFromAccount,
     Error,
     Event,
     KeyPackagesLow,
     MembershipChanged,
+    MessageDelivery,
     MessageReceived,
     NewDeviceOnAccount,
     RemovedFromConversation,
     SplitViewAlert,
 )
 from .keylog import KeyLog, LoggedDevice
+from .linking import LinkApproval, LinkRequest
 from .pipeline import (
     GroupStates,
     InboundEntry,
@@ -93,7 +100,9 @@ __all__ = [
     "ConversationMember",
     "CorruptProfile",
     "DeliveryGap",
+    "DeliveryStatus",
     "Device",
+    "DeviceRemovedFromAccount",
     "Error",
     "Event",
     "ForbiddenError",
@@ -104,9 +113,13 @@ __all__ = [
     "KeyLog",
     "KeyNotLogged",
     "KeyPackagesLow",
+    "LinkApproval",
+    "LinkError",
+    "LinkRequest",
     "LogUnavailable",
     "LoggedDevice",
     "MembershipChanged",
+    "MessageDelivery",
     "MessageReceived",
     "NewDeviceOnAccount",
     "NotFoundError",
@@ -118,6 +131,7 @@ __all__ = [
     "ProfileInUse",
     "RejectedError",
     "RemovedFromConversation",
+    "SentMessage",
     "ServerError",
     "SplitViewAlert",
     "StateChange",

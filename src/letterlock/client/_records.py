@@ -7,7 +7,7 @@ receive pipeline writes MLS state, sequence bookkeeping and history in one trans
     enum { active(1), removed(2) } ConversationStatus;
 
     struct {
-        uint8 version = 1;
+        uint8 version = 2;          /* 1: the same without ``missing`` (still read) */
         ConversationKind kind;
         ConversationStatus status;
         optional<opaque name<V>>;   /* local only: the server never sees it */
@@ -15,6 +15,8 @@ receive pipeline writes MLS state, sequence bookkeeping and history in one trans
         uint64 last_seq;            /* every group_seq up to here is accounted for */
         uint64 ahead<V>;            /* group_seqs above last_seq handled out of band:
                                        our own sends, commits learnt from a 409 */
+        uint64 missing<V>;          /* group_seqs at or below last_seq reported as a
+                                       DeliveryGap and still awaited (v2) */
         opaque members<V>;          /* handles, for listing without loading MLS state */
         opaque mls_state<V>;        /* Group.to_bytes(); empty once removed */
     } ConversationRecord;
@@ -22,6 +24,16 @@ receive pipeline writes MLS state, sequence bookkeeping and history in one trans
 Why ``ahead``: the server does not echo a device's own messages back, and the commits
 a 409 hands us arrive again through the mailbox later. Without remembering those
 sequences, each would look like a gap, and each re-delivered commit like a new one.
+
+Why ``missing``: the server numbers a group's messages when it accepts them, but two
+sends accepted at once may reach a device's mailbox in the other order. The later one
+is then seen first, and the sequence it skipped is reported as a gap; when the skipped
+message turns up, it is not a replay but a late arrival, and is processed once
+(:meth:`ConversationRecord.check` says ``late``; :meth:`ConversationRecord.delivered`
+takes it off the list, so a second copy is a duplicate). The list is bounded: only the
+newest :data:`MAX_MISSING` awaited sequences are kept, and a message older than those is
+treated as a duplicate (by then the MLS layer could not decrypt it either: it keeps
+keys for out-of-order messages only within a small window, RFC 9420 §15.3).
 """
 
 from __future__ import annotations
@@ -31,9 +43,11 @@ from dataclasses import dataclass, field, replace
 
 from letterlock.codec import DecodeError, Reader, Writer, decode, encode
 
-__all__ = ["ConversationKind", "ConversationRecord", "ConversationStatus", "SeqCheck"]
+__all__ = ["MAX_MISSING", "ConversationKind", "ConversationRecord", "ConversationStatus",
+           "SeqCheck"]
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+MAX_MISSING = 256  # awaited sequences kept per conversation: the newest ones
 
 
 class ConversationKind(enum.IntEnum):
@@ -49,10 +63,12 @@ class ConversationStatus(enum.IntEnum):
 @dataclass(frozen=True, slots=True)
 class SeqCheck:
     """How a group sequence fits the record: a duplicate, or new with the missing
-    sequences before it (``gap``, inclusive, or None)."""
+    sequences before it (``gap``, inclusive, or None), or ``late``: one reported
+    missing before, arriving now."""
 
     duplicate: bool
     gap: tuple[int, int] | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +81,40 @@ class ConversationRecord:
     ahead: frozenset[int] = frozenset()
     members: tuple[str, ...] = ()
     mls_state: bytes = field(default=b"", repr=False)
+    missing: frozenset[int] = frozenset()
 
     def check(self, seq: int) -> SeqCheck:
-        """Is ``seq`` new, and which sequences before it never arrived?"""
+        """Is ``seq`` new (or a late arrival), and which sequences before it never
+        arrived?"""
+        if seq in self.missing:
+            return SeqCheck(False, late=True)
         if seq <= self.last_seq or seq in self.ahead:
             return SeqCheck(True)
-        missing = [s for s in range(self.last_seq + 1, seq) if s not in self.ahead]
-        return SeqCheck(False, (missing[0], missing[-1]) if missing else None)
+        gap = self._gap(seq)
+        return SeqCheck(False, None if gap is None else (gap[0], gap[1][-1]))
+
+    def _gap(self, seq: int) -> tuple[int, list[int]] | None:
+        """The first sequence between ``last_seq`` and ``seq`` not accounted for, and the
+        newest such ones (at most MAX_MISSING, ascending); None if there are none.
+        Never walks the whole range: a server may send a sequence far ahead."""
+        first = self.last_seq + 1
+        while first < seq and first in self.ahead:  # ``ahead`` is small: our own sends
+            first += 1
+        if first >= seq:
+            return None
+        newest: list[int] = []
+        s = seq - 1
+        while s >= first and len(newest) < MAX_MISSING:
+            if s not in self.ahead:
+                newest.append(s)
+            s -= 1
+        return first, newest[::-1]
 
     def seen(self, seq: int) -> ConversationRecord:
         """``seq`` handled (from the mailbox, or out of band when it is above the next
         expected one): advance ``last_seq`` over every accounted-for sequence."""
+        if seq in self.missing:
+            return replace(self, missing=self.missing - {seq})
         if seq <= self.last_seq:
             return self
         ahead = set(self.ahead) | {seq}
@@ -86,16 +125,22 @@ class ConversationRecord:
         return replace(self, last_seq=last, ahead=frozenset(ahead))
 
     def delivered(self, seq: int) -> ConversationRecord:
-        """``seq`` arrived through the mailbox, in server order: everything before it
-        was delivered or is a gap already reported."""
+        """``seq`` arrived through the mailbox: a late arrival fills its hole; else
+        everything before it was delivered or is a gap, now reported and awaited."""
+        if seq in self.missing:
+            return replace(self, missing=self.missing - {seq})
         if seq <= self.last_seq:
             return self
+        gap = self._gap(seq)
         ahead = {s for s in self.ahead if s > seq}
         last = seq
         while last + 1 in ahead:
             last += 1
             ahead.discard(last)
-        return replace(self, last_seq=last, ahead=frozenset(ahead))
+        awaited = self.missing | set(gap[1] if gap is not None else ())
+        missing = sorted(awaited)[-MAX_MISSING:]
+        return replace(self, last_seq=last, ahead=frozenset(ahead),
+                       missing=frozenset(missing))
 
     def to_bytes(self) -> bytes:
         def body(w: Writer) -> None:
@@ -106,6 +151,7 @@ class ConversationRecord:
             w.push_uint64(self.created_at)
             w.push_uint64(self.last_seq)
             w.push_vector(sorted(self.ahead), lambda sub, s: sub.push_uint64(s))
+            w.push_vector(sorted(self.missing), lambda sub, s: sub.push_uint64(s))
             w.push_vector(self.members, lambda sub, h: sub.push_opaque(h.encode()))
             w.push_opaque(self.mls_state)
 
@@ -117,7 +163,7 @@ class ConversationRecord:
 
         def body(r: Reader) -> ConversationRecord:
             version = r.pull_uint8()
-            if version != RECORD_VERSION:
+            if version not in (1, RECORD_VERSION):  # v1: written before ``missing``
                 raise r.error(f"unsupported conversation record version {version}")
             try:
                 kind = ConversationKind(r.pull_uint8())
@@ -125,10 +171,12 @@ class ConversationRecord:
                 name = r.pull_optional(lambda sub: sub.pull_opaque().decode())
                 created_at, last_seq = r.pull_uint64(), r.pull_uint64()
                 ahead = frozenset(r.pull_vector(lambda sub: sub.pull_uint64()))
+                missing = frozenset(r.pull_vector(lambda sub: sub.pull_uint64())) \
+                    if version >= 2 else frozenset()
                 members = tuple(r.pull_vector(lambda sub: sub.pull_opaque().decode()))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise DecodeError(f"bad conversation record: {exc}", r.position) from None
             return cls(kind, status, name, created_at, last_seq, ahead, members,
-                       r.pull_opaque())
+                       r.pull_opaque(), missing)
 
         return decode(data, body)

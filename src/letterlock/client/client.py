@@ -10,7 +10,8 @@ The group/conversation layer (conversations.py, processor.py) is the default
 :class:`~letterlock.client.pipeline.Processor`; tests may give another to
 :meth:`Client.open`. Conversation methods: :meth:`Client.start_conversation`,
 :meth:`Client.create_group`, :meth:`Client.add_members`, :meth:`Client.remove_members`,
-:meth:`Client.leave`, :meth:`Client.send_text`, :meth:`Client.conversations`,
+:meth:`Client.leave`, :meth:`Client.send_message` (through a durable outbox; also
+:meth:`Client.send_text`, :meth:`Client.flush_outbox`), :meth:`Client.conversations`,
 :meth:`Client.members`, :meth:`Client.history`.
 
 Key transparency (on by default; see :mod:`letterlock.client.keylog`): the log key is
@@ -19,7 +20,10 @@ Welcomes must be logged for their account (:class:`KeyNotLogged`, or an Error ev
 our own account is monitored on each connect and every ``monitor_interval`` seconds
 (:class:`NewDeviceOnAccount`); tree heads are gossiped in messages once per epoch and
 checked (:class:`SplitViewAlert`); :meth:`Client.safety_number` and
-:meth:`Client.epoch_code` give what people compare out of band.
+:meth:`Client.epoch_code` give what people compare out of band. Linking a second device
+(:meth:`Client.request_link`, :meth:`Client.approve_link`, :meth:`Client.complete_link`)
+and :meth:`Client.remove_device` tell the monitor, so the owner's own changes raise no
+alert (see :mod:`letterlock.client.linking`).
 """
 
 from __future__ import annotations
@@ -39,11 +43,21 @@ from letterlock.crypto.random import RandomSource, SystemRandom
 from letterlock.mls.credentials import Credential
 from letterlock.mls.key_packages import create_key_package, key_package_ref
 from letterlock.mls.leaf_node import Lifetime
-from letterlock.protocol.statements import register_statement
+from letterlock.protocol.statements import (
+    add_device_statement,
+    register_statement,
+    remove_device_statement,
+)
 from letterlock.transparency import TransparencyError
 
 from .content import ContentExtension, ContentExtensionType, extension
-from .conversations import Conversation, ConversationMember, Conversations, HistoryEntry
+from .conversations import (
+    Conversation,
+    ConversationMember,
+    Conversations,
+    HistoryEntry,
+    SentMessage,
+)
 from .directory import CredentialPolicy, Directory, resolving
 from .errors import (
     AlreadyRegistered,
@@ -61,12 +75,21 @@ from .events import (
     ConnectionState,
     ConnectionStatus,
     DeliveryGap,
+    DeliveryStatus,
     Error,
     Event,
     KeyPackagesLow,
     MessageReceived,
 )
 from .keylog import KeyLog
+from .linking import (
+    LinkApproval,
+    LinkError,
+    LinkRequest,
+    add_device,
+    approval_nonce,
+    remove_device,
+)
 from .pipeline import InboundEntry, Pipeline, Processor
 from .processor import GroupProcessor
 from .profile import (
@@ -326,11 +349,7 @@ class Client:
         if self._account is not None:
             raise AlreadyRegistered(f"this profile is already {self._account.handle}")
         suite = cipher_suite(self._suite_id)
-        private = await store.transaction(_signature_key)
-        if private is None:
-            private, _public = suite.generate_signature_key_pair(self._rng)
-            key = private
-            await store.transaction(lambda tx: tx.put_secret(SIGNATURE_KEY, key))
+        private = await self._new_signature_key()
         public = suite.signature_public_key(private)
         api = Api(server_url, transport=self._http_transport)
         try:
@@ -358,6 +377,133 @@ class Client:
         await self._load_keylog()
         await self._publish_key_packages(self._batch, last_resort=True)
         return self.account()
+
+    # linking and removing devices (see linking.py) -------------------------------------
+
+    async def request_link(self, handle: str, server_url: str) -> LinkRequest:
+        """Start making this (empty) profile a new device of ``handle``: its signature
+        key is made and sealed, and the server issues a nonce. Hand the request to a
+        device of the account (:meth:`approve_link`), then call :meth:`complete_link`
+        before the nonce expires.
+
+        :raises AlreadyRegistered; :raises ServerError: e.g. NotFoundError (no such
+            account); :raises TransportError.
+        """
+        if self._account is not None:
+            raise AlreadyRegistered(f"this profile is already {self._account.handle}")
+        suite = cipher_suite(self._suite_id)
+        private = await self._new_signature_key()
+        api = Api(server_url, transport=self._http_transport)
+        try:
+            nonce, expires_at = await approval_nonce(api, handle, "add-device")
+        finally:
+            await api.aclose()
+        return LinkRequest(handle, api.server_url, suite.signature_public_key(private),
+                           self._suite_id, nonce, expires_at)
+
+    async def approve_link(self, request: LinkRequest) -> LinkApproval:
+        """Approve ``request`` (a new device of this account): sign the add-device
+        statement, and remember the new key so this device's monitor takes its log
+        entry as our own link, not an alert. The approval names the devices this one
+        knows, for the new device's monitor.
+
+        Approve only a request you saw come from your own new device (compare its key
+        fingerprint): whoever holds the approval can add that key to the account.
+
+        :raises LinkError: the request is for another account; :raises NotRegistered;
+            :raises LogUnavailable, TransportError (key transparency).
+        """
+        row, private = self._require_account()
+        if request.handle != row.handle:
+            raise LinkError(f"the request is for {request.handle}, not {row.handle}")
+        statement = add_device_statement(row.handle, request.signature_key,
+                                         request.cipher_suite, request.nonce,
+                                         request.expires_at)
+        approval = cipher_suite(row.cipher_suite).sign(private, statement)
+        known = {row.device_id: row.signature_key}
+        if self._transparency:
+            keylog = await self.transparency()
+            await keylog.approve_key(request.signature_key, request.expires_at)
+            known = keylog.known_devices
+        return LinkApproval(row.device_id, approval, tuple(sorted(known.items())))
+
+    async def complete_link(self, request: LinkRequest, approval: LinkApproval) -> Account:
+        """Register this profile as the device ``request`` asked for, with
+        ``approval``; then publish KeyPackages. With key transparency, the log key is
+        pinned and the devices the approver named are trusted if the log proves each
+        with that key; any other current device of the account is a
+        NewDeviceOnAccount event (see :meth:`KeyLog.adopt`).
+
+        :raises AlreadyRegistered; :raises LinkError: the request was made by another
+            profile; :raises ServerError: e.g. AuthError (nonce expired or used, a
+            signature does not verify); :raises TransportError, LogUnavailable.
+        """
+        if self._account is not None:
+            raise AlreadyRegistered(f"this profile is already {self._account.handle}")
+        private = await self.store.transaction(_signature_key)
+        suite = cipher_suite(request.cipher_suite)
+        if private is None or suite.signature_public_key(private) != request.signature_key:
+            raise LinkError("this link request was made by another profile")
+        statement = add_device_statement(request.handle, request.signature_key,
+                                         request.cipher_suite, request.nonce,
+                                         request.expires_at)
+        api = Api(request.server_url, transport=self._http_transport)
+        try:
+            log_key = await _log_key(api) if self._transparency else None
+            device_id, named_key = await add_device(api, request, approval,
+                                                    suite.sign(private, statement))
+        finally:
+            await api.aclose()
+        if log_key is not None and named_key not in (None, log_key):
+            raise LogUnavailable("the server named two different log keys")
+        row = AccountRow(request.handle, api.server_url, device_id, request.cipher_suite,
+                         request.signature_key, int(self._clock()))
+
+        def save(tx: Tx) -> None:
+            tx.save_account(row)
+            if log_key is not None:
+                KeyLog.pin_tx(tx, log_key, row.handle, device_id, row.signature_key)
+
+        await self.store.transaction(save)
+        self._bind(row, private)
+        await self._load_keylog()
+        if self._keylog is not None:
+            for alert in await self._keylog.adopt(dict(approval.devices)):
+                self._emit(alert)
+        await self._publish_key_packages(self._batch, last_resort=True)
+        return self.account()
+
+    async def remove_device(self, device_id: str) -> None:
+        """Remove a device of this account (another, or this one). The monitor is told
+        first, so the removal entry in the log is no alert on this device.
+
+        :raises ServerError: NotFoundError, ForbiddenError (another account's device),
+            ConflictError (the account's last device); :raises TransportError.
+        """
+        row, private = self._require_account()
+        nonce, expires_at = await approval_nonce(self.api, row.handle, "remove-device")
+        signature = cipher_suite(row.cipher_suite).sign(
+            private, remove_device_statement(row.handle, device_id, nonce, expires_at))
+        keylog = await self.transparency() if self._transparency else None
+        if keylog is not None:
+            await keylog.expect_removal(device_id)
+        try:
+            await remove_device(self.api, device_id, nonce, signature)
+        except ServerError:
+            if keylog is not None:  # refused: nothing was removed, nothing to expect
+                await keylog.expect_removal(device_id, expected=False)
+            raise
+
+    async def _new_signature_key(self) -> bytes:
+        """This profile's signature private key, made and sealed if there is none yet
+        (so a retry after a lost answer reuses it)."""
+        private = await self.store.transaction(_signature_key)
+        if private is None:
+            private, _public = cipher_suite(self._suite_id).generate_signature_key_pair(
+                self._rng)
+            key = private
+            await self.store.transaction(lambda tx: tx.put_secret(SIGNATURE_KEY, key))
+        return private
 
     # key transparency ------------------------------------------------------------------
 
@@ -584,6 +730,7 @@ class Client:
         if processed > hello.acked:
             await socket.ack(processed)
             await self.store.set_acked(processed)
+        await self.flush_outbox()
         if self._transparency:
             await self._monitor_once()
         status = await self.api.pool_status()
@@ -685,10 +832,47 @@ class Client:
             await self._require_conversations().leave(conversation)
 
     async def send_text(self, conversation: Conversation, text: str) -> bytes:
-        """Encrypt and send a text; returns its client message id (the idempotency
-        key). It is in :meth:`history` at once (the server does not echo it)."""
+        """:meth:`send_message`, returning only the client message id (the idempotency
+        key). A message the server could not take yet is queued, not lost: see
+        :meth:`send_message` for how to tell."""
+        return (await self.send_message(conversation, text)).client_message_id
+
+    async def send_message(self, conversation: Conversation, text: str) -> SentMessage:
+        """Encrypt and send a text, through the outbox. It is in :meth:`history` at once
+        (the server does not echo it). Messages queued earlier go first.
+
+        The message is sealed into the profile's outbox before the first attempt. If
+        the server cannot be reached (after a few quick retries), it stays queued:
+        the result says PENDING, a MessageDelivery(PENDING) event follows, and it is
+        sent on the next connect of :meth:`events` or the next send or
+        :meth:`flush_outbox` (MessageDelivery(SENT) then), with the same client
+        message id, so the server delivers it once.
+
+        :raises ConversationError: we are not in the conversation; :raises ServerError:
+            the server refused it for good (it is marked failed in the history).
+        """
+        await self.flush_outbox()
         async with self._group_lock:
             return await self._require_conversations().send_text(conversation, text)
+
+    async def flush_outbox(self) -> int:
+        """Send what waits in the outbox, oldest first, until it is empty or the server
+        cannot be reached; returns how many are still queued. Each message sent or
+        given up is reported as a MessageDelivery event. Done on every connect of the
+        receiver, and before each send."""
+        conversations = self._require_conversations()
+        while True:
+            async with self._group_lock:
+                done = await conversations.flush_one()
+            if done is None:
+                return 0
+            if done[1] is DeliveryStatus.PENDING:
+                return len(await conversations.pending())
+
+    async def pending(self, conversation: Conversation | None = None) -> list[bytes]:
+        """Client message ids of messages waiting in the outbox, oldest first."""
+        return [q.client_message_id
+                for q in await self._require_conversations().pending(conversation)]
 
     async def conversations(self) -> list[Conversation]:
         """Every conversation on this device, oldest first."""

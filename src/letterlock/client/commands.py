@@ -8,9 +8,14 @@ Printing received message text is this module's purpose (it is the user's own
 terminal); nothing else here prints or logs message content or keys (``verify`` prints
 the safety number and its QR code: meant to be compared, and derived from public keys).
 
-Security events (a device on our account we did not link, a split view of the log) are
-printed boxed under a ``!! SECURITY`` banner by ``receive``, and ``audit`` exits 1 when
-the log is broken, saying what broke.
+Security events (a device on our account we did not link, or removed by someone else; a
+split view of the log) are printed boxed under a ``!! SECURITY`` banner by ``receive``,
+and ``audit`` exits 1 when the log is broken, saying what broke.
+
+``send`` says whether the message was delivered to the server or only queued in the
+profile's outbox (the server could not be reached): ``"status": "sent"|"queued"``
+with ``--json``. A queued message is sent by the next ``send`` or ``receive``, which
+prints a ``delivery`` line when it goes out (or fails for good).
 """
 
 from __future__ import annotations
@@ -40,9 +45,12 @@ from .events import (
     ContactDevicesChanged,
     ConversationJoined,
     DeliveryGap,
+    DeliveryStatus,
+    DeviceRemovedFromAccount,
     Error,
     Event,
     MembershipChanged,
+    MessageDelivery,
     MessageReceived,
     NewDeviceOnAccount,
     RemovedFromConversation,
@@ -111,9 +119,15 @@ async def _send(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
         conv = await client.start_conversation(args.to)
     else:
         conv = await client.conversation(args.to)
-    message_id = await client.send_text(conv, args.text)
-    return ({"conversation": conv.id.hex(), "client_message_id": message_id.hex()},
-            f"sent to {conv.title}")
+    sent = await client.send_message(conv, args.text)
+    queued = sent.status is DeliveryStatus.PENDING
+    data = {"conversation": conv.id.hex(), "client_message_id": sent.client_message_id.hex(),
+            "status": "queued" if queued else "sent", "queued": queued}
+    if queued:
+        return data, (f"queued for {conv.title}, NOT delivered yet: the server could not "
+                      "be reached. It is kept (encrypted) in this profile and sent the next "
+                      "time it connects (letterlock send or receive).")
+    return data, f"sent to {conv.title}"
 
 
 async def _group_create(client: Client, args: argparse.Namespace) -> tuple[Any, str]:
@@ -189,6 +203,12 @@ def event_json(event: Event, titles: dict[bytes, str]) -> dict[str, Any] | None:
                 "message": f"a device you did not link ({event.device_id}) was added to "
                            f"{event.handle}" + (" with a new key" if event.known_device
                                                 else "")}
+    if isinstance(event, DeviceRemovedFromAccount):
+        return {"type": "security", "alert": "device_removed_from_account",
+                "handle": event.handle, "device_id": event.device_id,
+                "log_index": event.index,
+                "message": f"a device ({event.device_id}) was removed from {event.handle}, "
+                           "and not by this device"}
     if isinstance(event, SplitViewAlert):
         where = titles.get(event.conversation_id) if event.conversation_id else None
         return {"type": "security", "alert": "split_view",
@@ -205,7 +225,8 @@ def event_json(event: Event, titles: dict[bytes, str]) -> dict[str, Any] | None:
                 "seq": event.seq, "client_message_id": event.content.client_message_id.hex(),
                 "sent_at_ms": event.content.sent_at_ms,
                 "text": body.text if isinstance(body, Text) else None,
-                "content_type": event.content.content_type}
+                "content_type": event.content.content_type,
+                "group_seq": event.group_seq, "late": event.late}
     if isinstance(event, ConversationJoined):
         return {"type": "joined", "conversation": event.conversation_id.hex(),
                 "by": event.by, "members": list(event.members), "direct": event.direct}
@@ -216,6 +237,12 @@ def event_json(event: Event, titles: dict[bytes, str]) -> dict[str, Any] | None:
     if isinstance(event, RemovedFromConversation):
         return {"type": "removed", "conversation": event.conversation_id.hex(),
                 "by": event.by}
+    if isinstance(event, MessageDelivery):
+        return {"type": "delivery", "conversation": event.conversation_id.hex(),
+                "title": titles.get(event.conversation_id),
+                "client_message_id": event.client_message_id.hex(),
+                "status": "queued" if event.status is DeliveryStatus.PENDING
+                else event.status.value, "detail": event.detail}
     if isinstance(event, DeliveryGap):
         return {"type": "gap", "first": event.first, "last": event.last,
                 "conversation": event.conversation_id.hex()
@@ -233,7 +260,8 @@ def event_text(data: dict[str, Any]) -> str:
     if kind == "message":
         shown = data["text"] if data["text"] is not None else \
             f"<content type {data['content_type']}>"
-        return f"[{where}] {data['sender']}: {shown}"
+        late = " (arrived late: fills an earlier gap)" if data.get("late") else ""
+        return f"[{where}] {data['sender']}: {shown}{late}"
     if kind == "joined":
         return f"* {data['by']} added you to [{where}] with {', '.join(data['members'])}"
     if kind == "membership":
@@ -249,8 +277,13 @@ def event_text(data: dict[str, Any]) -> str:
     if kind == "contact_devices":
         return (f"* {data['handle']}'s devices changed ({data['reason']}); your safety "
                 f"number with them changed")
+    if kind == "delivery":
+        said = {"queued": "is queued (the server could not be reached)",
+                "sent": "was sent", "failed": "could not be sent"}[data["status"]]
+        detail = f": {data['detail']}" if data["status"] == "failed" else ""
+        return f"* [{where}] your message {data['client_message_id'][:8]} {said}{detail}"
     if kind == "gap":
-        return f"! [{where}] messages {data['first']}..{data['last']} never arrived"
+        return f"! [{where}] messages {data['first']}..{data['last']} have not arrived"
     return f"! error: {data['message']}"
 
 

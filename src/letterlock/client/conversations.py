@@ -16,6 +16,11 @@ group's state. The shape of an operation:
 3. send; a 409 ``epoch_advanced`` means another member's commit won the epoch:
    discard ours, apply the winners the server returned, and try again (bounded).
 
+Messages go through an outbox (the store's ``outbox`` table, sealed): written in the
+transaction that spends the ratchet key, removed when the server accepts the message,
+kept when it cannot be reached, and sent again, re-encrypted for the current epoch if
+need be, on the next connect or send (:meth:`Conversations._deliver`).
+
 Leaving (:meth:`Conversations.leave`): RFC 9420 §12.1.3 and §12.2 forbid committing
 one's own removal, so a leaver sends Remove proposals for each of its account's leaves,
 and the other account's member with the lowest leaf commits them when they arrive (the
@@ -49,6 +54,7 @@ from .content import Content, ContentExtension, decode_content, encode_content
 from .content import text as text_content
 from .directory import CredentialPolicy, Directory, handle_of, resolving
 from .errors import (
+    ClientError,
     CommitRaceLost,
     ConflictError,
     ConversationError,
@@ -57,7 +63,7 @@ from .errors import (
     TransportError,
     UnknownIdentity,
 )
-from .events import Event, RemovedFromConversation
+from .events import DeliveryStatus, Event, MessageDelivery, RemovedFromConversation
 from .processor import (
     GROUP_CONFIG,
     MLS_ERRORS,
@@ -66,10 +72,11 @@ from .processor import (
     membership_change,
     roster_handles,
 )
-from .store import HistoryRow, Store, Tx
+from .store import HistoryRow, OutboxRow, Store, Tx
 from .transport import Api, ClaimProof, GroupCommit, GroupPosted
 
-__all__ = ["Conversation", "ConversationMember", "Conversations", "HistoryEntry"]
+__all__ = ["Conversation", "ConversationMember", "Conversations", "HistoryEntry",
+           "SentMessage"]
 
 T = TypeVar("T")
 ClaimCheck = Callable[[str, str, bytes, int, ClaimProof | None], Awaitable[None]]
@@ -118,7 +125,11 @@ class ConversationMember:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """A message in the local history; ``seq`` is None for one this device sent."""
+    """A message in the local history; ``seq`` is None for one this device sent.
+
+    ``delivery`` (ours only; None for received messages): PENDING while it waits in
+    the outbox, FAILED if it was given up, else SENT.
+    """
 
     conversation_id: bytes
     sender: str
@@ -126,6 +137,18 @@ class HistoryEntry:
     seq: int | None
     received_at: int
     outgoing: bool
+    delivery: DeliveryStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What :meth:`Client.send_message` did: ``status`` SENT (the server accepted
+    it) or PENDING (queued in the outbox: the server could not be reached; it is sent
+    on the next connect, and a MessageDelivery event says when)."""
+
+    conversation_id: bytes
+    client_message_id: bytes
+    status: DeliveryStatus
 
 
 class Conversations:
@@ -219,15 +242,24 @@ class Conversations:
 
     async def history(self, conversation: Conversation, limit: int = 100) -> list[HistoryEntry]:
         """The latest ``limit`` messages, oldest first."""
-        rows = await self._store.history(conversation.id, limit)
+        def read(tx: Tx) -> tuple[list[HistoryRow], list[OutboxRow]]:
+            return (tx.history(conversation.id, limit),
+                    tx.outbox(conversation.id, failed=None))
+
+        rows, queued = await self._store.transaction(read)
+        states = {q.client_message_id: DeliveryStatus.FAILED if q.failed is not None
+                  else DeliveryStatus.PENDING for q in queued}
         out = []
         for row in rows:
             try:
                 content = decode_content(row.content)
             except DecodeError:
                 continue  # written by a newer client version; nothing to show here
+            outgoing = row.seq is None
+            delivery = states.get(row.client_message_id, DeliveryStatus.SENT) \
+                if outgoing else None
             out.append(HistoryEntry(row.conversation_id, row.sender, content, row.seq,
-                                    row.received_at, row.seq is None))
+                                    row.received_at, outgoing, delivery))
         return out
 
     # creating -----------------------------------------------------------------------
@@ -322,41 +354,144 @@ class Conversations:
 
     # messages -----------------------------------------------------------------------
 
-    async def send_text(self, conversation: Conversation, message: str) -> bytes:
-        """Encrypt and send ``message``; returns its client message id. The message is
-        in our history before it leaves (the server does not echo it back)."""
+    async def send_text(self, conversation: Conversation, message: str) -> SentMessage:
+        """Encrypt and send ``message`` through the outbox (see :meth:`_deliver`). The
+        message is in our history before it leaves (the server does not echo it back).
+
+        :raises ConversationError: we are not in the conversation; :raises ServerError:
+            the server refused the message for good (it is marked failed, not retried).
+        """
         content = text_content(message, rng=self._rng, sent_at_ms=int(self._clock() * 1000))
-        wire_id = content.client_message_id.hex()
         gid = conversation.id
-        for _attempt in range(MAX_COMMIT_ATTEMPTS):
-            record, group = await self._load_active(conversation.id)
-            if self._gossip is not None:
-                content = replace(content, extensions=self._gossip(gid, group.epoch))
-            encoded = encode_content(content)
-            ciphertext = group.encrypt(encoded)
-            row = HistoryRow(conversation.id, self._handle, content.client_message_id, None,
-                             content.sent_at_ms, self._now(), encoded)
-            updated = _with_group(record, group)
+        record, group = await self._load_active(gid)
+        if self._gossip is not None:
+            content = replace(content, extensions=self._gossip(gid, group.epoch))
+        encoded = encode_content(content)
+        ciphertext = group.encrypt(encoded)
+        now = self._now()
+        row = HistoryRow(gid, self._handle, content.client_message_id, None,
+                         content.sent_at_ms, now, encoded)
+        item = OutboxRow(gid, content.client_message_id, now, group.epoch, encoded,
+                         ciphertext)
+        updated = _with_group(record, group)
 
-            def keep(tx: Tx, updated: ConversationRecord = updated,
-                     row: HistoryRow = row) -> None:
-                # One transaction: the ratchet key is used up exactly when the message
-                # is in our history.
-                tx.put_group_state(gid, updated.to_bytes(), self._now())
-                tx.add_message(row)
+        def keep(tx: Tx) -> None:
+            # One transaction: the ratchet key is used up exactly when the message is in
+            # our history and in the outbox, so a crash or a dead server loses nothing.
+            tx.put_group_state(gid, updated.to_bytes(), now)
+            tx.add_message(row)
+            tx.add_outbox(item)
 
-            await self._store.transaction(keep)
-            try:
-                posted = await self._retrying(
-                    partial(self._api.post_group_message, gid, wire_id, ciphertext))
-            except ConflictError as exc:
-                if exc.code != "epoch_advanced":
-                    raise
-                await self._catch_up(conversation.id, _commits(exc))
-                continue
-            await self._seen(conversation.id, posted.seq)
-            return content.client_message_id
-        raise CommitRaceLost("the group kept changing; the message was not sent")
+        await self._store.transaction(keep)
+        status = await self._deliver(item)
+        if status is DeliveryStatus.PENDING:
+            self._emit(MessageDelivery(gid, item.client_message_id, DeliveryStatus.PENDING,
+                                       "the server could not be reached; queued"))
+        return SentMessage(gid, item.client_message_id, status)
+
+    async def pending(self, conversation: Conversation | None = None) -> list[OutboxRow]:
+        """Queued sends, oldest first (of one conversation, or all)."""
+        gid = conversation.id if conversation is not None else None
+        return await self._store.transaction(lambda tx: tx.outbox(gid))
+
+    async def flush_one(self) -> tuple[OutboxRow, DeliveryStatus] | None:
+        """Try to send the oldest queued message; None if the outbox is empty. Emits
+        MessageDelivery when it was sent (SENT) or given up (FAILED)."""
+        queued = await self._store.transaction(lambda tx: tx.outbox())
+        if not queued:
+            return None
+        item = queued[0]
+        try:
+            status = await self._deliver(item)
+        except ClientError as exc:  # refused for good: _deliver marked it failed
+            self._emit(MessageDelivery(item.conversation_id, item.client_message_id,
+                                       DeliveryStatus.FAILED, str(exc)))
+            return item, DeliveryStatus.FAILED
+        if status is DeliveryStatus.SENT:
+            self._emit(MessageDelivery(item.conversation_id, item.client_message_id,
+                                       DeliveryStatus.SENT))
+        return item, status
+
+    async def _deliver(self, item: OutboxRow) -> DeliveryStatus:
+        """Send a queued message until the server accepts it (then it leaves the
+        outbox), refuses it for good (FAILED: marked so, never retried), or cannot be
+        reached (PENDING: it stays queued for the next connect).
+
+        Every attempt uses the same client message id, the Content's own: the server
+        accepts one send per (device, id) and answers a repeat as a duplicate, so a
+        send whose answer was lost is delivered once. If the group moved to a later
+        epoch (the server answers 409 ``epoch_advanced``, or we learnt the commits
+        meanwhile), the sealed plaintext is encrypted again for the current epoch,
+        under that same id. The server refuses a message for a past epoch whole (its
+        id is not used up), so the new ciphertext is delivered; and if the old one was
+        accepted after all (its answer lost), the new one is answered as a duplicate:
+        either way the message goes out once. Recipients' histories also drop a repeat
+        of (sender, client message id).
+        """
+        gid, wire_id = item.conversation_id, item.client_message_id.hex()
+        try:
+            for _attempt in range(MAX_COMMIT_ATTEMPTS):
+                item = await self._current(item)
+                try:
+                    posted = await self._retrying(
+                        partial(self._api.post_group_message, gid, wire_id, item.ciphertext))
+                except ConflictError as exc:
+                    if exc.code != "epoch_advanced":
+                        raise
+                    await self._catch_up(gid, _commits(exc))
+                    continue
+                await self._sent(item, None if posted.duplicate else posted.seq)
+                return DeliveryStatus.SENT
+            return DeliveryStatus.PENDING  # the group kept changing: try again later
+        except ServerError as exc:
+            if exc.status >= 500 or exc.status == 429:
+                return DeliveryStatus.PENDING  # the server is unwell or busy: later
+            await self._fail(item, f"the server refused it: {exc.code}: {exc.detail}")
+            raise
+        except TransportError:
+            return DeliveryStatus.PENDING
+        except ClientError as exc:  # e.g. ConversationError: we were removed
+            await self._fail(item, str(exc))
+            raise
+
+    async def _current(self, item: OutboxRow) -> OutboxRow:
+        """``item`` with a ciphertext for the group's current epoch (encrypting the
+        sealed content again if the epoch moved on since it was made).
+
+        :raises ConversationError: we are no longer in the conversation.
+        """
+        gid = item.conversation_id
+        record, group = await self._load_active(gid)
+        if group.epoch == item.epoch:
+            return item
+        fresh = replace(item, epoch=group.epoch, ciphertext=group.encrypt(item.content))
+        updated = _with_group(record, group)
+        now = self._now()
+
+        def keep(tx: Tx) -> None:
+            tx.put_group_state(gid, updated.to_bytes(), now)
+            tx.update_outbox(fresh)
+
+        await self._store.transaction(keep)
+        return fresh
+
+    async def _sent(self, item: OutboxRow, seq: int | None) -> None:
+        """Out of the outbox, and its group sequence accounted for, in one commit."""
+        gid, now = item.conversation_id, self._now()
+
+        def done(tx: Tx) -> None:
+            tx.delete_outbox(item.client_message_id)
+            raw = tx.group_state(gid)
+            if seq is None or raw is None:
+                return
+            record = ConversationRecord.from_bytes(raw)
+            tx.put_group_state(gid, _seen_record(record, seq).to_bytes(), now)
+
+        await self._store.transaction(done)
+
+    async def _fail(self, item: OutboxRow, reason: str) -> None:
+        await self._store.transaction(lambda tx: tx.update_outbox(replace(item,
+                                                                          failed=reason)))
 
     # internals ------------------------------------------------------------------------
 
@@ -380,11 +515,7 @@ class Conversations:
             lambda tx: tx.put_group_state(group_id, record.to_bytes(), now))
 
     async def _seen(self, group_id: bytes, seq: int) -> None:
-        record = await self._record(group_id)
-        if record.last_seq == 0 and not record.ahead:
-            # The creator's first sequence: nothing before it was meant for us.
-            record = replace(record, last_seq=seq)
-        await self._save(group_id, record.seen(seq))
+        await self._save(group_id, _seen_record(await self._record(group_id), seq))
 
     async def _load_active(self, group_id: bytes) -> tuple[ConversationRecord, Group]:
         """The record and group, with a commit left pending by a crash resolved."""
@@ -548,6 +679,14 @@ class Conversations:
 def _with_group(record: ConversationRecord, group: Group) -> ConversationRecord:
     return replace(record, members=roster_handles(group.roster()),
                    mls_state=group.to_bytes())
+
+
+def _seen_record(record: ConversationRecord, seq: int) -> ConversationRecord:
+    """``record`` with our own (or an out-of-band) group sequence ``seq`` handled."""
+    if record.last_seq == 0 and not record.ahead:
+        # The creator's first sequence: nothing before it was meant for us.
+        record = replace(record, last_seq=seq)
+    return record.seen(seq)
 
 
 def _commits(exc: ConflictError) -> list[GroupCommit]:

@@ -16,6 +16,8 @@
     ├── KeyNotLogged           a device key is not proven in the key-transparency log:
     │                          the device is refused (not added, its commit rejected)
     ├── LogUnavailable         key transparency is on, but the server offers no log
+    ├── LinkError              a device-link request or approval cannot be used
+                               (malformed, another account's, another profile's)
     └── TransportError         the server could not be reached or spoke garbage
         ├── BadLogAnswer       the key-transparency log answered with entries or proofs
         │                      that do not verify (the server's fault, worth showing)
@@ -49,6 +51,7 @@ __all__ = [
     "CommitRaceLost",
     "ConversationError",
     "KeyNotLogged",
+    "LinkError",
     "LogUnavailable",
     "TransportError",
     "UnknownIdentity",
@@ -124,6 +127,11 @@ class KeyNotLogged(ClientError):
 class LogUnavailable(ClientError):
     """Key transparency is on, but the server offers no log key (a server without key
     transparency): nothing can be checked, so nothing is trusted."""
+
+
+class LinkError(ClientError):
+    """A link request or approval cannot be used: malformed, for another account, or
+    made by another profile (caller misuse; see :mod:`letterlock.client.linking`)."""
 
 
 class TransportError(ClientError):

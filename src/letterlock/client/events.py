@@ -17,10 +17,13 @@ __all__ = [
     "ConnectionStatus",
     "ConversationJoined",
     "DeliveryGap",
+    "DeliveryStatus",
+    "DeviceRemovedFromAccount",
     "Error",
     "Event",
     "KeyPackagesLow",
     "MembershipChanged",
+    "MessageDelivery",
     "MessageReceived",
     "NewDeviceOnAccount",
     "RemovedFromConversation",
@@ -30,26 +33,55 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """A message committed to local history (shown once, whatever the redeliveries)."""
+    """A message committed to local history (shown once, whatever the redeliveries).
+
+    ``seq`` is the mailbox sequence; ``group_seq`` the conversation's own order (None
+    if unknown). ``late``: it fills a gap reported earlier (a DeliveryGap with this
+    conversation covered ``group_seq``): it was reordered on its way, not lost, and
+    belongs before messages already shown.
+    """
 
     seq: int
     conversation_id: bytes
     sender: str
     content: Content
     received_at: int
+    group_seq: int | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryGap:
-    """Entries ``first..last`` never arrived.
+    """Entries ``first..last`` have not arrived.
 
-    Without ``conversation_id``: mailbox sequences deleted by server retention. With
-    it: that conversation's group sequences (the server's per-group order) skipped.
+    Without ``conversation_id``: mailbox sequences deleted by server retention (they
+    never will). With it: that conversation's group sequences (the server's per-group
+    order) skipped; one that turns up later comes as a MessageReceived with ``late``.
     """
 
     first: int
     last: int
     conversation_id: bytes | None = None
+
+
+class DeliveryStatus(enum.Enum):
+    """Where a message this device sent stands with the server."""
+
+    PENDING = "pending"  # in the outbox: the server could not be reached; retried
+    SENT = "sent"        # the server accepted it (it fans out to the members)
+    FAILED = "failed"    # it never will be sent (e.g. we left or were removed)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDelivery:
+    """A message of ours that did not go out at once: queued in the outbox
+    (PENDING), sent later on a reconnect (SENT; only after a PENDING), or given up
+    (FAILED, with ``detail``). The text stays in the local history either way."""
+
+    conversation_id: bytes
+    client_message_id: bytes
+    status: DeliveryStatus
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +169,9 @@ class NewDeviceOnAccount:
     """SECURITY: the key-transparency log shows a device on *our own* account that this
     device did not link (``known_device``: a device id we know, with another key).
 
-    Either the account's owner linked it elsewhere, or the server added a ghost device
+    A device this one approved (:meth:`Client.approve_link`), and the devices a newly
+    linked device was told of and found in the log, raise none. Otherwise either the
+    account's owner linked it from another device, or the server added a ghost device
     or swapped a key to read future messages. Show it prominently.
     """
 
@@ -146,6 +180,21 @@ class NewDeviceOnAccount:
     index: int
     timestamp: int
     known_device: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRemovedFromAccount:
+    """SECURITY: the key-transparency log shows a device removed from *our own* account
+    (``device_id``, at log ``index``) that this device did not remove.
+
+    Another of the owner's devices may have removed it; otherwise someone holding one
+    of the account's devices did, or the server is rewriting the account. Show it.
+    """
+
+    handle: str
+    device_id: str
+    index: int
+    timestamp: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,4 +224,5 @@ class ContactDevicesChanged:
 
 Event = (MessageReceived | DeliveryGap | KeyPackagesLow | ConnectionState | Error
          | ConversationJoined | MembershipChanged | RemovedFromConversation | CommitDue
-         | NewDeviceOnAccount | SplitViewAlert | ContactDevicesChanged)
+         | NewDeviceOnAccount | SplitViewAlert | ContactDevicesChanged | MessageDelivery
+         | DeviceRemovedFromAccount)

@@ -18,7 +18,15 @@ does every check that needs the network:
   the last listing becomes :class:`ContactDevicesChanged` with its reason.
 - **Monitoring.** :meth:`KeyLog.monitor` reads our own handle's entries with a
   :class:`~letterlock.transparency.DeviceMonitor`: a device we did not link becomes
-  :class:`NewDeviceOnAccount`.
+  :class:`NewDeviceOnAccount`, a removal we did not make
+  :class:`DeviceRemovedFromAccount`.
+- **Linking.** The owner's own changes are not alarms. A device that approves a new
+  one records the approved key (:meth:`KeyLog.approve_key`); the first log entry that
+  adds that key (as a new device id, before the approval's nonce expired) becomes a
+  known device instead of an alert, once. A new device linked that way trusts the
+  devices its approver knew, each only if the log proves that device with that key
+  (:meth:`KeyLog.adopt`). A removal this device makes is announced first
+  (:meth:`KeyLog.expect_removal`); any other removal entry is reported, once.
 - **Gossip.** :meth:`KeyLog.check_gossip` takes a tree head another member sent in a
   message and asks the log to prove it consistent with ours; if it cannot, that is a
   :class:`SplitViewAlert` (two signed, contradicting heads are evidence).
@@ -28,7 +36,10 @@ from the older size (``/head?since=<older size>``), so every inclusion accepted 
 the one history this client follows.
 
 State (sealed in the profile's ``secrets`` table): ``kt.verifier`` (LogVerifier),
-``kt.monitor`` (DeviceMonitor), ``kt.devices:<handle>`` (last listing per handle).
+``kt.monitor`` (DeviceMonitor), ``kt.devices:<handle>`` (last listing per handle),
+``kt.linking`` (:class:`_Linking`: approved keys, removals handled and expected; a
+profile pinned before it existed takes the removals in the log as already handled, on
+its first check, rather than alerting about its whole past).
 """
 
 from __future__ import annotations
@@ -59,7 +70,13 @@ from letterlock.transparency import (
 )
 
 from .errors import BadLogAnswer, ClientError, CorruptProfile, KeyNotLogged, TransportError
-from .events import ContactDevicesChanged, Event, NewDeviceOnAccount, SplitViewAlert
+from .events import (
+    ContactDevicesChanged,
+    DeviceRemovedFromAccount,
+    Event,
+    NewDeviceOnAccount,
+    SplitViewAlert,
+)
 from .store import Store, Tx
 from .transport import AccountLog, ClaimProof
 
@@ -69,6 +86,8 @@ __all__ = ["KeyLog", "LogSource", "LoggedDevice", "REASON_ADDED", "REASON_REMOVE
 VERIFIER = "kt.verifier"
 MONITOR = "kt.monitor"
 DEVICES = "kt.devices:"
+LINKING = "kt.linking"
+APPROVAL_SLACK = 300  # seconds: log timestamps and the server's nonce expiry, same clock
 PAGE = 100
 MAX_PAGES = 1000  # 100,000 entries for one handle: far beyond any honest account
 REASON_ADDED = "new device logged"
@@ -120,6 +139,49 @@ class _Snapshot:
         return decode(data, body)
 
 
+@dataclass
+class _Linking:
+    """The owner's own account changes, so the monitor can tell them from others::
+
+        struct { opaque key<V>; uint64 expires_at; } Approval;
+        struct {
+            Approval approved<V>;       /* keys this device approved, not yet logged */
+            uint64 handled<V>;          /* log indices of removals already dealt with */
+            opaque expected<V>;         /* device ids this device is removing */
+            uint8 baseline;             /* 1: removals in the log on the next check are
+                                           old news (a profile from before this state) */
+        } LinkingState;
+    """
+
+    approved: dict[bytes, int]
+    handled: set[int]
+    expected: set[str]
+    baseline: bool = False
+
+    def to_bytes(self) -> bytes:
+        def body(w: Writer) -> None:
+            def approval(sub: Writer, pair: tuple[bytes, int]) -> None:
+                sub.push_opaque(pair[0])
+                sub.push_uint64(pair[1])
+
+            w.push_vector(sorted(self.approved.items()), approval)
+            w.push_vector(sorted(self.handled), lambda sub, i: sub.push_uint64(i))
+            w.push_vector(sorted(self.expected), lambda sub, d: sub.push_opaque(d.encode()))
+            w.push_bool(self.baseline)
+
+        return encode(body)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Linking:
+        def body(r: Reader) -> _Linking:
+            approved = r.pull_vector(lambda sub: (sub.pull_opaque(), sub.pull_uint64()))
+            handled = r.pull_vector(lambda sub: sub.pull_uint64())
+            expected = r.pull_vector(lambda sub: sub.pull_utf8("device id"))
+            return cls(dict(approved), set(handled), set(expected), r.pull_bool())
+
+        return decode(data, body)
+
+
 def _push_pair(w: Writer, pair: tuple[str, bytes]) -> None:
     w.push_opaque(pair[0].encode())
     w.push_opaque(pair[1])
@@ -143,6 +205,9 @@ class KeyLog:
         self._emit = emit
         # One head update at a time: two refreshes from the same held size would race.
         self._lock = asyncio.Lock()
+        # One change of the linking state at a time: a monitor pass must not overwrite
+        # an approval recorded while it was reading the log.
+        self._linking_lock = asyncio.Lock()
 
     # creating ---------------------------------------------------------------------------
 
@@ -160,6 +225,8 @@ class KeyLog:
             raise ClientError(f"the server's log key is unusable: {exc}") from None
         tx.put_secret(VERIFIER, verifier.to_bytes())
         tx.put_secret(MONITOR, monitor.to_bytes())
+        # A new account: every removal from now on is news (no past to take as read).
+        tx.put_secret(LINKING, _Linking({}, set(), set()).to_bytes())
 
     @classmethod
     async def load(cls, store: Store, source: LogSource, handle: str,
@@ -388,15 +455,73 @@ class KeyLog:
         """Record a device of our own account that this device linked (no alert)."""
         self._monitor.trust_device(device_id, signature_key)
 
-    async def monitor(self) -> list[Event]:
-        """Read our own account's entries; a device we did not link is an alert.
+    @property
+    def known_devices(self) -> dict[str, bytes]:
+        """Our own account's devices this device knows (id -> signature key)."""
+        return self._monitor.known_devices
 
-        The whole listing is read each time (alerts are raised once per device and
-        key): an entry an earlier answer left out is still caught.
+    async def approve_key(self, signature_key: bytes, expires_at: int) -> None:
+        """We approved a new device with ``signature_key`` (the approval's nonce
+        expires at ``expires_at``, Unix seconds): its entry in the log is no alert."""
+        async with self._linking_lock:
+            linking = await self._linking()
+            linking.approved[bytes(signature_key)] = expires_at
+            await self._save(LINKING, linking.to_bytes())
 
-        :raises BadLogAnswer: the answer did not verify; :raises TransportError.
+    async def expect_removal(self, device_id: str, *, expected: bool = True) -> None:
+        """We are about to remove ``device_id``: its removal entry is no alert (with
+        ``expected`` False: the server refused, so a removal entry would be news).
+
+        The device stays in the monitor's known set: the whole listing is read on each
+        check, and its old "added" entry must not turn into an alert once it is gone.
         """
+        async with self._linking_lock:
+            linking = await self._linking()
+            if expected:
+                linking.expected.add(device_id)
+            else:
+                linking.expected.discard(device_id)
+            await self._save(LINKING, linking.to_bytes())
+
+    async def adopt(self, told: Mapping[str, bytes]) -> list[Event]:
+        """A device just linked by approval: trust the devices its approver said the
+        account has (``told``: id -> key) that the log proves with that key now, and
+        take the account's past as read: removals already logged, and devices (or
+        keys) added and removed again before this device existed. Returns the alerts
+        left: current devices of the account that nobody vouched for (each once).
+
+        :raises BadLogAnswer; :raises TransportError.
+        """
+        async with self._linking_lock:
+            return await self._adopt(told)
+
+    async def _adopt(self, told: Mapping[str, bytes]) -> list[Event]:
+        await self.refresh()
+        current = await self.devices(self._handle)
+        for device_id, key in sorted(told.items()):
+            proven = current.get(device_id)
+            if proven is not None and proven.signature_key == key:
+                self._monitor.trust_device(device_id, key)
+        linking = _Linking({}, set(), set())
         events: list[Event] = []
+        for found in await self._monitor_pages():
+            if isinstance(found, UnknownDeviceAlert):
+                now = current.get(found.device_id)
+                if now is not None and now.signature_key == found.signature_key:
+                    events.append(self._alert(found))
+            else:
+                linking.handled.add(found.index)
+        await self._save(MONITOR, self._monitor.to_bytes())
+        await self._save(LINKING, linking.to_bytes())
+        return events
+
+    async def _monitor_pages(self) -> list[UnknownDeviceAlert | DeviceRemoved]:
+        """Our own account's whole listing through the DeviceMonitor (pages checked
+        against their tree heads, which must lie on our history).
+
+        :raises BadLogAnswer; :raises TransportError.
+        """
+        found: list[UnknownDeviceAlert | DeviceRemoved] = []
         after = -1
         for _page in range(MAX_PAGES):
             page = await self._source.account_log(self._handle, after, PAGE)
@@ -406,23 +531,79 @@ class KeyLog:
 
             await self._proven_under(page.tree_head, [], bad)
             try:
-                found = self._monitor.process(
+                found += self._monitor.process(
                     list(page.entries), LogVerifier(self._verifier.log_public_key,
                                                     page.tree_head))
             except TransparencyError as exc:
                 raise bad(str(exc)) from None
-            for event in found:
-                if isinstance(event, UnknownDeviceAlert):
-                    events.append(NewDeviceOnAccount(self._handle, event.device_id,
-                                                     event.index, event.timestamp,
-                                                     event.known_device))
-                elif isinstance(event, DeviceRemoved):
-                    pass  # our own removals are done by us; nothing to alert on
             if len(page.entries) < PAGE:
                 break
             after = max(item.index for item in page.entries)
+        return found
+
+    def _alert(self, event: UnknownDeviceAlert) -> NewDeviceOnAccount:
+        return NewDeviceOnAccount(self._handle, event.device_id, event.index,
+                                  event.timestamp, event.known_device)
+
+    async def _linking(self) -> _Linking:
+        """The stored linking state (none yet: a profile pinned before it existed, whose
+        past removals the next check takes as read).
+
+        :raises CorruptProfile: the stored state does not decode.
+        """
+        raw = await self._store.transaction(lambda tx: tx.secret(LINKING))
+        if raw is None:
+            return _Linking({}, set(), set(), baseline=True)
+        try:
+            return _Linking.from_bytes(raw)
+        except DecodeError as exc:
+            raise CorruptProfile(f"stored key-transparency state: {exc}") from None
+
+    async def monitor(self) -> list[Event]:
+        """Read our own account's entries; a device we did not link, or a removal we did
+        not make, is an alert (each once).
+
+        The whole listing is read each time (alerts are raised once per device and
+        key): an entry an earlier answer left out is still caught.
+
+        :raises BadLogAnswer: the answer did not verify; :raises TransportError.
+        """
+        async with self._linking_lock:
+            return await self._monitor_once()
+
+    async def _monitor_once(self) -> list[Event]:
+        linking = await self._linking()
+        events: list[Event] = []
+        for event in await self._monitor_pages():
+            if isinstance(event, UnknownDeviceAlert):
+                if not self._approved(linking, event):
+                    events.append(self._alert(event))
+            elif event.index not in linking.handled:
+                linking.handled.add(event.index)
+                if event.device_id in linking.expected:
+                    linking.expected.discard(event.device_id)  # our own removal
+                elif not linking.baseline:
+                    events.append(DeviceRemovedFromAccount(
+                        self._handle, event.device_id, event.index, event.timestamp))
+        linking.baseline = False
+        latest = self._verifier.latest
+        if latest is not None:  # approvals whose nonce expired long ago can never match
+            linking.approved = {k: t for k, t in linking.approved.items()
+                                if (t + 86400) * 1000 > latest.timestamp}
         await self._save(MONITOR, self._monitor.to_bytes())
+        await self._save(LINKING, linking.to_bytes())
         return events
+
+    def _approved(self, linking: _Linking, alert: UnknownDeviceAlert) -> bool:
+        """An alert for a new device whose key this device approved (logged before the
+        approval expired) is the owner's own link: trust it, and use the approval up."""
+        expires_at = linking.approved.get(alert.signature_key)
+        if alert.known_device or expires_at is None \
+                or alert.timestamp > (expires_at + APPROVAL_SLACK) * 1000:
+            return False
+        del linking.approved[alert.signature_key]
+        self._monitor.trust_device(alert.device_id, alert.signature_key)
+        return True
 
     async def check_gossip(self, raw: bytes, conversation_id: bytes,
                            sender: str) -> list[Event]:

@@ -70,11 +70,15 @@ class StateChange:
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A message for the history. ``sender`` is the authenticated sender (for MLS, from
-    the sender's credential), never the server's claim."""
+    the sender's credential), never the server's claim. ``group_seq`` is its place in
+    the conversation (if the processor knows it); ``late``: it fills a gap reported
+    before."""
 
     conversation_id: bytes
     sender: str
     content: Content
+    group_seq: int | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,5 +170,5 @@ class Pipeline:
             content.sent_at_ms, now, encode_content(content)))
         if fresh:  # else the same message arrived again under another sequence
             events.append(MessageReceived(entry.seq, message.conversation_id, message.sender,
-                                          content, now))
+                                          content, now, message.group_seq, message.late))
         return events

@@ -12,9 +12,14 @@ client uses by default. For each mailbox entry (an
   skipped sequences as a DeliveryGap, and run ``Group.process``. Emits MessageReceived
   (through the history), MembershipChanged, RemovedFromConversation, or CommitDue when
   a member asked to leave and this device is the one to commit it.
+- A sequence reported as a gap that turns up later (reordered on its way, not lost) is
+  processed once: its MessageReceived says ``late`` (and carries ``group_seq``), so an
+  application can place it; a second copy is a duplicate (see ``_records.py``).
 
 Invalid MLS input leaves the group state untouched and becomes an Error event; its
-sequence still counts as delivered, so it is not reported again as a gap.
+sequence still counts as delivered, so it is not reported again as a gap. A late
+message whose keys the group no longer keeps (out-of-order keys are kept only within
+a window of generations and epochs, RFC 9420 §15.3) is such an Error, saying so.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from letterlock.mls.errors import InvalidMessageError, UsageError
 from letterlock.mls.group import (
     ApplicationMessage,
     CommitApplied,
+    EpochTooOldError,
     Group,
     GroupConfig,
     GroupState,
@@ -40,6 +46,7 @@ from letterlock.mls.group import Event as MLSEvent
 from letterlock.mls.key_package import KeyPackage
 from letterlock.mls.key_packages import KeyPackageBundle
 from letterlock.mls.mls_message import MLSMessage
+from letterlock.mls.secret_tree import GenerationTooOldError
 from letterlock.mls.welcome import Welcome
 from letterlock.protocol.envelope import Envelope, EnvelopeKind
 
@@ -138,6 +145,12 @@ class GroupProcessor:
         before = group.roster()
         try:
             mls_events = self.process_commit(group, envelope.message, entry.created_at)
+        except (EpochTooOldError, GenerationTooOldError) as exc:
+            # Too late to read: its key is gone (§15.3 bounds the out-of-order window).
+            events.append(Error(f"group sequence {envelope.group_seq} arrived too late to "
+                                f"decrypt: its key is no longer kept ({type(exc).__name__})",
+                                seq=entry.seq))
+            return self._done(envelope.group_id, record, events)
         except MLS_ERRORS as exc:
             # The group state is unchanged (we reload it from the record next time).
             events.append(Error(f"rejected {envelope.kind.name.lower()} in a conversation: "
@@ -154,6 +167,9 @@ class GroupProcessor:
         for event in mls_events:
             if isinstance(event, ApplicationMessage):
                 message = self._message(envelope.group_id, event, entry.seq, events)
+                if message is not None:
+                    message = replace(message, group_seq=envelope.group_seq,
+                                      late=check.late)
             elif isinstance(event, CommitApplied):
                 changed = membership_change(envelope.group_id, before, group.roster(), event)
                 if changed is not None:

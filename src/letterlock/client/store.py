@@ -9,7 +9,7 @@ acknowledge" rule rests on. With aiosqlite every statement is its own await, so
 atomicity would depend on locks and on no cancellation landing between statements.
 ``synchronous=FULL`` makes a commit durable before the server is told it may delete.
 
-Tables (schema version 2)::
+Tables (schema version 3)::
 
     schema_version  the applied migration
     meta            profile-wide values; ``key_check`` proves the profile key is right
@@ -21,6 +21,10 @@ Tables (schema version 2)::
     contacts        handles the user knows
     messages        history; content sealed; UNIQUE (sender, client_message_id)
     mailbox         the last processed (committed) and acknowledged server sequences
+    outbox          (v3) messages sent but not yet accepted by the server, by client
+                    message id, in the order written; ``item`` sealed: the encoded
+                    content (plaintext), and the ciphertext last made for an epoch;
+                    a message that failed for good keeps only its sealed reason
 
 Sealed cells use :class:`~letterlock.client.profile.Sealer`, whose associated data names
 the table, the column and the row: see profile.py.
@@ -33,7 +37,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +53,7 @@ __all__ = [
     "AccountRow",
     "HistoryRow",
     "KeyPackageSecret",
+    "OutboxRow",
     "Store",
     "Tx",
 ]
@@ -88,6 +93,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     # 2: the public KeyPackage beside its private keys (Group.join needs the whole
     # KeyPackage to find its leaf in a Welcome's tree, §12.4.3.1).
     (2, ("ALTER TABLE key_packages ADD COLUMN key_package BLOB",)),
+    # 3: the outbox (sends not yet accepted, retried on reconnect); see Tx.add_outbox.
+    (3, ("""CREATE TABLE outbox (
+            client_message_id BLOB PRIMARY KEY, conversation_id BLOB NOT NULL,
+            created_at INTEGER NOT NULL, failed INTEGER NOT NULL, item BLOB NOT NULL)""",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -125,6 +134,25 @@ class HistoryRow:
     sent_at_ms: int
     received_at: int
     content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A message of ours the server has not accepted yet (or, with ``failed``, never
+    will: then ``content`` and ``ciphertext`` are empty and ``failed`` says why).
+
+    ``content`` is the encoded Content (plaintext: sealed at rest, like history), kept
+    so the message can be encrypted again if the group moves to a new epoch before it
+    goes out; ``ciphertext`` is the MLS message last made for ``epoch``.
+    """
+
+    conversation_id: bytes
+    client_message_id: bytes
+    created_at: int
+    epoch: int
+    content: bytes = field(repr=False)
+    ciphertext: bytes = field(repr=False)
+    failed: str | None = None
 
 
 def _message_row_id(sender: str, client_message_id: bytes) -> bytes:
@@ -260,6 +288,62 @@ class Tx:
         return [HistoryRow(c, s, m, q, t, r, self._sealer.open(
             "messages", "content", _message_row_id(s, m), sealed))
             for c, s, m, q, t, r, sealed in reversed(rows)]
+
+    # outbox -----------------------------------------------------------------------------
+
+    def _seal_outbox(self, row: OutboxRow) -> bytes:
+        w = Writer()
+        w.push_uint64(row.epoch)
+        w.push_opaque(row.content)
+        w.push_opaque(row.ciphertext)
+        w.push_opaque((row.failed or "").encode())
+        return self._sealer.seal("outbox", "item", row.client_message_id, w.data)
+
+    def add_outbox(self, row: OutboxRow) -> None:
+        """Queue a send (in the transaction that spends its ratchet key)."""
+        self._conn.execute(
+            "INSERT INTO outbox (client_message_id, conversation_id, created_at, failed, "
+            "item) VALUES (?, ?, ?, ?, ?)",
+            (row.client_message_id, row.conversation_id, row.created_at,
+             int(row.failed is not None), self._seal_outbox(row)))
+
+    def update_outbox(self, row: OutboxRow) -> None:
+        """Replace a queued send's ciphertext/epoch, or mark it failed (keeps its place)."""
+        if row.failed is not None:
+            row = OutboxRow(row.conversation_id, row.client_message_id, row.created_at,
+                            row.epoch, b"", b"", row.failed)
+        self._conn.execute(
+            "UPDATE outbox SET failed = ?, item = ? WHERE client_message_id = ?",
+            (int(row.failed is not None), self._seal_outbox(row), row.client_message_id))
+
+    def delete_outbox(self, client_message_id: bytes) -> None:
+        self._conn.execute("DELETE FROM outbox WHERE client_message_id = ?",
+                           (client_message_id,))
+
+    def outbox(self, conversation_id: bytes | None = None, *,
+               failed: bool | None = False) -> list[OutboxRow]:
+        """Queued sends (``failed`` False), failed ones (True) or both (None), of one
+        conversation or all, in the order they were written."""
+        clauses: list[str] = []
+        params: list[bytes | int] = []
+        if conversation_id is not None:
+            clauses.append("conversation_id = ?")
+            params.append(conversation_id)
+        if failed is not None:
+            clauses.append("failed = ?")
+            params.append(int(failed))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._conn.execute(
+            "SELECT client_message_id, conversation_id, created_at, item FROM outbox "
+            f"{where} ORDER BY rowid", params).fetchall()
+        found = []
+        for message_id, conversation, created_at, sealed in rows:
+            r = Reader(self._sealer.open("outbox", "item", message_id, sealed))
+            epoch, content, ciphertext = r.pull_uint64(), r.pull_opaque(), r.pull_opaque()
+            reason = r.pull_opaque().decode()
+            found.append(OutboxRow(bytes(conversation), bytes(message_id), created_at,
+                                   epoch, content, ciphertext, reason or None))
+        return found
 
     # mailbox cursor -----------------------------------------------------------------
 

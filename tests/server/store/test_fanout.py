@@ -68,7 +68,7 @@ async def _scenario(url: str) -> None:
             CALLS.clear()
             results: list[FanOutResult] = await asyncio.gather(
                 *(store.write_many(_counted, m) for m in batch))
-            assert CALLS == [len(batch)]
+            assert [len(batch)] == CALLS
         else:  # a transaction each; in order, so that the outcome is the same
             results = [await store.write_many(RUN, m) for m in batch]
         assert [r.verdict for r in results] == [
