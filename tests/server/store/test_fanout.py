@@ -23,11 +23,11 @@ def _members(conn: Connection, group_id: bytes, epoch: int) -> frozenset[str]:
 
 
 RUN = functools.partial(fan_out_many, members_at=_members)
-CALLS: list[int] = []
+merged_calls: list[int] = []
 
 
 def _counted(conn: Connection, batch: list[FanOut]) -> list[FanOutResult]:
-    CALLS.append(len(batch))
+    merged_calls.append(len(batch))
     return RUN(conn, batch)
 
 
@@ -65,10 +65,10 @@ async def _scenario(url: str) -> None:
             _message("c", "m3", b"g1", 3),   # delivered, g1 seq 4
         ]
         if store.dialect == "sqlite":  # queued together: one merged call
-            CALLS.clear()
+            merged_calls.clear()
             results: list[FanOutResult] = await asyncio.gather(
                 *(store.write_many(_counted, m) for m in batch))
-            assert [len(batch)] == CALLS
+            assert merged_calls == [len(batch)]
         else:  # a transaction each; in order, so that the outcome is the same
             results = [await store.write_many(RUN, m) for m in batch]
         assert [r.verdict for r in results] == [
