@@ -135,3 +135,17 @@ def add_device(client: TestClient, approver: Device, new: Device) -> Any:
         "signature_key": b64(new.public), "cipher_suite": new.suite,
         "approver_device_id": approver.device_id, "nonce": nonce["nonce"],
         "approval": b64(approver.sign(message)), "possession": b64(new.sign(message))})
+
+
+class Frames:
+    """A test WebSocket's frames one by one, the frames of a ``batch`` frame in order."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+        self._unread: list[dict[str, Any]] = []
+
+    def next(self) -> dict[str, Any]:
+        while not self._unread:
+            frame: dict[str, Any] = self._ws.receive_json()
+            self._unread.extend(frame["frames"] if frame.get("type") == "batch" else [frame])
+        return self._unread.pop(0)

@@ -6,9 +6,12 @@ two connections a device holds while it chats.
   the server register it from its GroupInfo and adds every other member in one commit,
   exactly as a client does; only the creator's Group object is kept: the receivers
   never decrypt, so they never join.
-- :class:`Sender` posts pre-encoded group messages over raw keep-alive HTTP/1.1 on a
-  loopback socket: httpx costs the client about a millisecond of CPU per request, which
-  on a two-core machine would be taken from the server being measured.
+- :class:`SocketSender` sends pre-encoded group messages as ``send`` frames on the
+  device's mailbox WebSocket (as the SDK does when it is connected), with several sends
+  in flight, each answer matched by its client message id.
+- :class:`Sender` posts them over raw keep-alive HTTP/1.1 on a loopback socket instead
+  (``POST /v1/groups/{id}/messages``): httpx costs the client about a millisecond of CPU
+  per request, which on a two-core machine would be taken from the server measured.
 - :class:`Receiver` holds the device's WebSocket, notes when each envelope arrives
   (by its group sequence number) and acknowledges what it received.
 """
@@ -20,6 +23,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,7 +43,8 @@ from letterlock.mls.leaf_node import LeafNode, Lifetime
 from letterlock.protocol.envelope import Envelope, EnvelopeKind
 from letterlock.protocol.statements import auth_statement, register_statement
 
-__all__ = ["BenchDevice", "Receiver", "Sender", "create_group", "gid_text", "sign_up"]
+__all__ = ["BenchDevice", "Receiver", "Sender", "SocketSender", "create_group", "encrypted",
+           "frames_of", "gid_text", "sign_up"]
 
 SUITE = cipher_suite(1)
 
@@ -158,10 +163,66 @@ class Sender:
         await self._writer.wait_closed()
 
 
-def message_body(group: Group, client_msg_id: str, payload: bytes) -> bytes:
-    """A ``POST /v1/groups/{id}/messages`` body carrying a fresh PrivateMessage."""
-    return json.dumps({"client_msg_id": client_msg_id,
-                       "message": _b64(group.encrypt(payload))}).encode()
+    async def send(self, group: str, client_msg_id: str, message: str) -> int | None:
+        """Post one message (base64); its group sequence number, or None if refused."""
+        status, body = await self.post(
+            f"/v1/groups/{group}/messages".encode(),
+            json.dumps({"client_msg_id": client_msg_id, "message": message}).encode())
+        return int(json.loads(body)["seq"]) if status == 200 else None
+
+
+class SocketSender:
+    """A device's mailbox WebSocket used to send: ``send`` frames out, ``sent`` / ``error``
+    answers in, matched by client message id (pushed entries are ignored: this device
+    only sends)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._waiting: dict[str, asyncio.Future[int | None]] = {}
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, url: str, device: BenchDevice) -> SocketSender:
+        ws = await connect(url, additional_headers=device.headers, max_size=1 << 20,
+                           open_timeout=30)
+        hello = json.loads(await ws.recv())
+        if hello.get("type") != "hello":
+            raise RuntimeError(f"unexpected first frame {hello!r}")
+        return cls(ws)
+
+    async def _read(self) -> None:
+        async for raw in self._ws:
+            for frame in frames_of(raw):
+                kind = frame.get("type")
+                if kind in ("sent", "error"):
+                    waiter = self._waiting.pop(frame["id"], None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(int(frame["seq"]) if kind == "sent" else None)
+
+    async def send(self, group: str, client_msg_id: str, message: str) -> int | None:
+        """Send one message (base64); its group sequence number, or None if refused."""
+        waiter: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting[client_msg_id] = waiter
+        await self._ws.send(json.dumps({"type": "send", "id": client_msg_id, "group": group,
+                                        "message": message}, separators=(",", ":")))
+        return await waiter
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        await self._ws.close()
+
+
+def frames_of(raw: str | bytes) -> list[dict[str, Any]]:
+    """The frames a WebSocket message carries: itself, or a batch frame's frames."""
+    frame = json.loads(raw)
+    found: list[dict[str, Any]] = frame["frames"] if frame.get("type") == "batch" else [frame]
+    return found
+
+
+def encrypted(group: Group, payload: bytes) -> str:
+    """A fresh PrivateMessage carrying ``payload``, base64 as both transports send it."""
+    return _b64(group.encrypt(payload))
 
 
 class Receiver:
@@ -193,14 +254,14 @@ class Receiver:
 
     async def _run(self) -> None:
         async for raw in self._ws:
-            frame = json.loads(raw)
-            if frame.get("type") != "message":
-                continue
             arrived = time.perf_counter()
-            envelope = Envelope.from_bytes(base64.b64decode(frame["payload"]))
-            if envelope.kind == EnvelopeKind.APPLICATION:
-                self.arrivals.append((envelope.group_id, envelope.group_seq, arrived))
-            self._seen = int(frame["seq"])
+            for frame in frames_of(raw):
+                if frame.get("type") != "message":
+                    continue
+                envelope = Envelope.from_bytes(base64.b64decode(frame["payload"]))
+                if envelope.kind == EnvelopeKind.APPLICATION:
+                    self.arrivals.append((envelope.group_id, envelope.group_seq, arrived))
+                self._seen = int(frame["seq"])
             if self._seen - self._acked >= 64:
                 await self.flush_ack()
 

@@ -11,14 +11,13 @@ group sequence number the server answers with; a receiver keys each arrival by t
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from letterlock.mls.group import Group
 
-from ._server_devices import BenchDevice, Receiver, Sender, gid_text, message_body
+from ._server_devices import BenchDevice, Receiver, Sender, SocketSender, encrypted, gid_text
 
 __all__ = ["Chat", "LoadResult", "run_load"]
 
@@ -37,13 +36,13 @@ class Chat:
     _made: int = 0
 
     @property
-    def path(self) -> bytes:
-        return f"/v1/groups/{gid_text(self.group_id)}/messages".encode()
+    def gid(self) -> str:
+        return gid_text(self.group_id)
 
-    def bodies(self, count: int) -> list[bytes]:
-        """``count`` fresh request bodies, each a new PrivateMessage with a new client id."""
+    def messages(self, count: int) -> list[tuple[str, str]]:
+        """``count`` fresh ``(client id, base64 PrivateMessage)`` pairs."""
         start, self._made = self._made, self._made + count
-        return [message_body(self.group, f"m{i}", PAYLOAD) for i in range(start, self._made)]
+        return [(f"m{i}", encrypted(self.group, PAYLOAD)) for i in range(start, self._made)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +67,20 @@ class LoadResult:
 
 
 async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: int,
-                   budget: int, rate: float | None = None) -> LoadResult:
-    """Send for ``seconds`` (at most ``budget`` messages in all) with ``window`` requests in
-    flight per chat: as fast as possible, or at ``rate`` messages per second in all."""
+                   budget: int, rate: float | None = None, http: bool = False) -> LoadResult:
+    """Send for ``seconds`` (at most ``budget`` messages in all) with ``window`` sends in
+    flight per chat: as fast as possible, or at ``rate`` messages per second in all. Sends
+    go over each sender's mailbox WebSocket, or with ``http`` as HTTP POSTs (one
+    keep-alive connection per send in flight)."""
     per_chat = max(1, budget // len(chats))
-    bodies = [chat.bodies(per_chat) for chat in chats]
-    senders = [[await Sender.open(port, chat.sender) for _ in range(window)] for chat in chats]
+    bodies = [chat.messages(per_chat) for chat in chats]
+    senders: list[list[Sender | SocketSender]] = []
+    for chat in chats:
+        if http:
+            senders.append([await Sender.open(port, chat.sender) for _ in range(window)])
+        else:  # one socket, ``window`` sends in flight on it
+            socket = await SocketSender.open(f"ws://127.0.0.1:{port}/v1/ws", chat.sender)
+            senders.append([socket] * window)
     for chat in chats:
         for receiver in chat.receivers:
             receiver.arrivals = []
@@ -84,8 +91,8 @@ async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: 
     deadline = start + seconds
     interval = len(chats) / rate if rate else 0.0
 
-    async def worker(index: int, chat: Chat, sender: Sender, queue: list[bytes],
-                     counter: list[int]) -> None:
+    async def worker(index: int, chat: Chat, sender: Sender | SocketSender,
+                     queue: list[tuple[str, str]], counter: list[int]) -> None:
         nonlocal errors
         # Paced chats start at staggered phases so the offered load is smooth.
         phase = interval * index / len(chats)
@@ -97,13 +104,13 @@ async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: 
                 return
             if interval and due > time.perf_counter():
                 await asyncio.sleep(due - time.perf_counter())
-            status, body = await sender.post(chat.path, queue[k])
-            if status != 200:
+            seq = await sender.send(chat.gid, *queue[k])
+            if seq is None:
                 errors += 1
                 continue
             # Paced latency runs from when the message was due, not when it went out:
             # a send delayed by a slow server counts against the server.
-            sends[(chat.group_id, int(json.loads(body)["seq"]))] = due
+            sends[(chat.group_id, seq)] = due
 
     tasks = [worker(i, chat, sender, bodies[i], counter)
              for i, (chat, pool) in enumerate(zip(chats, senders, strict=True))
@@ -118,7 +125,7 @@ async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: 
     while time.perf_counter() < drain_until and _arrived(chats) < expected:
         await asyncio.sleep(0.02)
     for pool in senders:
-        for sender in pool:
+        for sender in set(pool):
             await sender.close()
     latencies: list[float] = []
     last = start

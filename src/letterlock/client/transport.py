@@ -3,7 +3,8 @@
 - :class:`Api`: JSON over HTTP. Logs in by challenge-response (the device signs the
   ``letterlock v1 auth`` statement over a server nonce) and, on a 401, logs in again once
   and retries: tokens are short-lived and never written to disk.
-- :class:`MailboxSocket`: the ``/v1/ws`` protocol (hello, message, gap frames; ack).
+- :class:`MailboxSocket`: the ``/v1/ws`` protocol (hello, message, gap frames, and batch
+  frames carrying several of them; ack).
 - :class:`Backoff`: exponential backoff with full jitter for reconnects, with injected
   randomness so tests are deterministic.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +50,9 @@ __all__ = [
 ]
 
 Signer = Callable[[bytes], bytes]
+# The largest mailbox frame accepted: an entry of the server's largest request body
+# (1 MiB), in base64 inside JSON, with room to spare.
+MAX_FRAME = 4 << 20
 
 
 def _b64(data: bytes) -> str:
@@ -390,7 +395,7 @@ class Api:
         token = await self.token()
         try:
             async with connect(url, additional_headers={"Authorization": f"Bearer {token}"},
-                               open_timeout=10) as ws:
+                               open_timeout=10, max_size=MAX_FRAME) as ws:
                 yield MailboxSocket(ws)
         except InvalidStatus as exc:
             self._token = None
@@ -425,8 +430,12 @@ class MailboxSocket:
 
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
+        self._unread: deque[dict[str, Any]] = deque()  # the rest of a batch frame
 
     async def _frame(self) -> dict[str, Any]:
+        """The next frame, reading the frames of a ``batch`` one by one, in order."""
+        if self._unread:
+            return self._unread.popleft()
         raw = await self._ws.recv()
         try:
             frame = json.loads(raw)
@@ -434,7 +443,15 @@ class MailboxSocket:
             raise TransportError("mailbox frame is not JSON") from None
         if not isinstance(frame, dict):
             raise TransportError("mailbox frame is not an object")
-        return frame
+        if frame.get("type") != "batch":
+            return frame
+        inner = frame.get("frames")
+        if not isinstance(inner, list) or not inner \
+                or not all(isinstance(f, dict) and f.get("type") != "batch" for f in inner):
+            raise TransportError("malformed batch frame")
+        self._unread.extend(inner[1:])
+        first: dict[str, Any] = inner[0]
+        return first
 
     async def hello(self) -> Hello:
         frame = await self._frame()

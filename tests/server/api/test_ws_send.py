@@ -13,7 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 from letterlock.mls.group import ApplicationMessage
 from letterlock.protocol.envelope import EnvelopeKind
 
-from ..helpers import Clock, b64, signed_up
+from ..helpers import Clock, Frames, b64, signed_up
 from .test_groups import GID, add, create_group, envelopes, post_commit
 
 
@@ -64,12 +64,13 @@ def test_stale_epoch_and_non_member_over_the_socket(client: TestClient) -> None:
     assert post_commit(client, alice, update.commit_message, msg_id="up").status_code == 200
     a.merge_pending_commit()
     with client.websocket_connect("/v1/ws", headers=bob.headers) as ws:
-        assert ws.receive_json()["type"] == "hello"
+        frames = Frames(ws)
+        assert frames.next()["type"] == "hello"
         ws.send_json(send_frame("late", stale))
-        answer = ws.receive_json()
+        answer = frames.next()
         # The commit is pushed to Bob first or after: read until the answer.
         while answer["type"] == "message":
-            answer = ws.receive_json()
+            answer = frames.next()
         assert (answer["type"], answer["id"], answer["status"], answer["error"],
                 answer["current_epoch"]) == ("error", "late", 409, "epoch_advanced", 2)
         assert [c["epoch"] for c in answer["commits"]] == [1]

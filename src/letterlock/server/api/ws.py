@@ -9,9 +9,15 @@ Protocol (JSON text frames)::
                      {"type": "sent", "id": ..., "seq": n, "epoch": e, "duplicate": bool}
                      {"type": "error", "id": ..., "status": 409, "error": code,
                       "detail": ..., ...}                      a send was refused
+                     {"type": "batch", "frames": [frame, ...]} several of the above,
+                                                               in order
     device → server  {"type": "ack", "seq": n}                 deletes entries <= n
                      {"type": "send", "id": client message id, "group": group id
                       (unpadded base64url), "message": b64 MLS message}
+
+Frames that are ready together travel together in one ``batch`` frame (a busy device gets
+one frame per turn instead of one per message); a client reads its ``frames`` in order
+as if they had come one by one.
 
 A ``send`` is ``POST /v1/groups/{group}/messages`` without the per-request cost of HTTP:
 the same service call, the same answers (``sent`` carries what the route's 200 body
@@ -34,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import re
@@ -54,6 +61,8 @@ from .schemas import MAX_SEQ
 
 router = APIRouter(prefix="/v1", tags=["mailbox"])
 MAX_SENDS_IN_FLIGHT = 64
+# A batch frame stays under this many characters (clients accept 1 MiB frames by default).
+MAX_BATCH_FRAME = 256 * 1024
 log = logging.getLogger("letterlock.server.ws")
 
 # RFC 6455 §7.4.1 close codes.
@@ -91,17 +100,77 @@ async def mailbox_socket(websocket: WebSocket) -> None:
 
 
 class _Out:
-    """The connection's outgoing frames: pushes and send answers come from different
-    tasks, so each frame is written whole, one at a time."""
+    """The connection's outgoing frames. Pushes and send answers come from different
+    tasks; every frame queued while the previous one was being written (or in the same
+    turn of the event loop) goes out together as one ``batch`` frame, which saves the
+    per-frame cost on both sides when a device is busy. ``send`` returns once its frame
+    is written, so a slow device slows its producers down."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
-        self._lock = asyncio.Lock()
+        self._queued: list[dict[str, Any]] = []
+        self._written: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
-        text = json.dumps(frame, separators=(",", ":"))
-        async with self._lock:
-            await self._websocket.send_text(text)
+        await self.send_many([frame])
+
+    async def send_many(self, frames: list[dict[str, Any]]) -> None:
+        self._queued.extend(frames)
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+        written = self._written
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        await written
+
+    async def _write(self) -> None:
+        try:
+            while self._queued:
+                frames, self._queued = self._queued, []
+                written, self._written = self._written, None
+                try:
+                    for text in _packed([json.dumps(f, separators=(",", ":"))
+                                         for f in frames]):
+                        await self._websocket.send_text(text)
+                except BaseException as exc:
+                    # The connection is gone: whoever waits for this write or a later one
+                    # hears it, nothing more is written.
+                    self._queued = []
+                    for waiting in (written, self._written):
+                        if waiting is not None and not waiting.done():
+                            waiting.set_exception(ConnectionError("the device is gone"))
+                            waiting.exception()  # retrieved here; each waiter re-raises it
+                    self._written = None
+                    if not isinstance(exc, Exception):
+                        raise
+                    return
+                if written is not None and not written.done():
+                    written.set_result(None)
+        finally:
+            self._writer = None
+
+
+def _packed(texts: list[str]) -> list[str]:
+    """Frames (JSON texts) packed into as few ``batch`` frames as fit
+    :data:`MAX_BATCH_FRAME` characters each; a frame longer than that goes alone."""
+    if len(texts) == 1:
+        return texts
+    packed: list[str] = []
+    run: list[str] = []
+    size = 0
+    for text in texts:
+        if run and size + len(text) > MAX_BATCH_FRAME:
+            packed.append(_batch(run))
+            run, size = [], 0
+        run.append(text)
+        size += len(text) + 1
+    packed.append(_batch(run))
+    return packed
+
+
+def _batch(texts: list[str]) -> str:
+    return texts[0] if len(texts) == 1 else '{"type":"batch","frames":[' + ",".join(texts) + "]}"
 
 
 class _Sends:
@@ -130,8 +199,8 @@ class _Sends:
             try:
                 device = await self._services.auth.authenticate(self._token, now)
             except ServiceError as exc:  # removed, or the token expired: hang up
-                await self._out.send({"type": "error", "id": client_msg_id,
-                                      "status": status_of(exc), **error_body(exc)})
+                await self._answer({"type": "error", "id": client_msg_id,
+                                    "status": status_of(exc), **error_body(exc)})
                 if not self.closed:
                     self.closed = True
                     await self._websocket.close(code=POLICY_VIOLATION)
@@ -140,20 +209,23 @@ class _Sends:
                 accepted = await self._services.delivery.send(device, group_id, client_msg_id,
                                                               message, now)
             except ServiceError as exc:
-                await self._out.send({"type": "error", "id": client_msg_id,
-                                      "status": status_of(exc), **error_body(exc)})
+                await self._answer({"type": "error", "id": client_msg_id,
+                                    "status": status_of(exc), **error_body(exc)})
                 return
             except Exception:  # a bug: answered like HTTP's 500, the connection goes on
                 log.exception("send over the mailbox socket failed")
-                await self._out.send({"type": "error", "id": client_msg_id, "status": 500,
-                                      "error": "internal", "detail": "internal error"})
+                await self._answer({"type": "error", "id": client_msg_id, "status": 500,
+                                    "error": "internal", "detail": "internal error"})
                 return
-            await self._out.send({"type": "sent", "id": client_msg_id, "seq": accepted.seq,
-                                  "epoch": accepted.epoch, "duplicate": accepted.duplicate})
-        except (WebSocketDisconnect, RuntimeError):
-            pass  # the device left before its answer: the send stands, a retry says so
+            await self._answer({"type": "sent", "id": client_msg_id, "seq": accepted.seq,
+                                "epoch": accepted.epoch, "duplicate": accepted.duplicate})
         finally:
             self._slots.release()
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        # If the device left before its answer, the send stands; a retry says so.
+        with contextlib.suppress(ConnectionError, WebSocketDisconnect, RuntimeError):
+            await self._out.send(frame)
 
     async def finish(self, code: int | None) -> int | None:
         """Let the sends in progress finish (their writes and answers), then say how the
@@ -177,9 +249,9 @@ async def _push(websocket: WebSocket, out: _Out, services: Services, device_id: 
         if page.gap is not None:
             await out.send({"type": "gap", "first": page.gap[0], "last": page.gap[1]})
             cursor = max(cursor, page.gap[1])
-        for entry in page.entries:
-            await _send_entry(out, entry)
-            cursor = entry.seq
+        if page.entries:
+            await out.send_many([_entry_frame(entry) for entry in page.entries])
+            cursor = page.entries[-1].seq
         if len(page.entries) >= batch:
             continue
         while True:
@@ -188,15 +260,15 @@ async def _push(websocket: WebSocket, out: _Out, services: Services, device_id: 
             fresh = [h for h in hints or () if h.seq > cursor]
             if hints is None or any(h.seq != cursor + 1 + i for i, h in enumerate(fresh)):
                 break  # something is not in hand: read the mailbox
-            for entry in fresh:
-                await _send_entry(out, entry)
-                cursor = entry.seq
+            if fresh:
+                await out.send_many([_entry_frame(entry) for entry in fresh])
+                cursor = fresh[-1].seq
 
 
-async def _send_entry(out: _Out, entry: MailboxEntry) -> None:
-    await out.send({
-        "type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
-        "payload": base64.b64encode(entry.payload).decode(), "created_at": entry.created_at})
+def _entry_frame(entry: MailboxEntry) -> dict[str, Any]:
+    return {"type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
+            "payload": base64.b64encode(entry.payload).decode(),
+            "created_at": entry.created_at}
 
 
 async def _read(websocket: WebSocket, services: Services, device_id: str,

@@ -116,8 +116,8 @@ class MailboxService:
         # Group-committed with the sends on SQLite; on PostgreSQL relaxed durability: an
         # acknowledgement lost to a power cut only means the entries are delivered again
         # (at-least-once). See store.engine.
-        return await self._store.write(
-            lambda conn: db.acknowledge(conn, device_id, through), mode=RELAXED)
+        return await self._store.write_many(db.acknowledge_many, (device_id, through),
+                                            mode=RELAXED)
 
     async def acked(self, device_id: str) -> int:
         """Where a reconnecting device resumes: its last acknowledged sequence."""

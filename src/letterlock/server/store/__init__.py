@@ -44,7 +44,7 @@ Work = Callable[[Connection], T]
 RunMany = Callable[[Connection, list[Any]], list[Any]]
 
 # At most this many writes share one SQLite transaction (one fsync).
-MAX_BATCH = 64
+MAX_BATCH = 256
 
 __all__ = ["DURABLE", "READ_ONLY", "RELAXED", "AsyncConnection", "Connection",
            "IntegrityError", "Store", "Work", "async_url"]
@@ -129,16 +129,17 @@ class Store:
         return await future
 
     async def write_many(self, run_many: Callable[[Connection, list[Op]], list[T]],
-                         operation: Op) -> T:
+                         operation: Op, mode: str = DURABLE) -> T:
         """Queue ``operation`` for ``run_many``, which writes a whole list of operations of
         its kind in a few statements and returns one result per operation, in order. On
         SQLite every operation queued for the same ``run_many`` by the time the writer
         thread takes the batch is merged into one call (one statement per step for the
         lot, not per operation); on PostgreSQL each call is its own transaction with a
-        list of one. If a merged call raises, each of its operations is run again alone
-        in its own savepoint, so an error stays with the operation that caused it."""
+        list of one, in ``mode`` (see :meth:`write`). If a merged call raises, each of its
+        operations is run again alone in its own savepoint, so an error stays with the
+        operation that caused it."""
         if self._write_lock is None:
-            async with self.transaction() as conn:
+            async with self.transaction(mode) as conn:
                 results = await conn.run_sync(run_many, [operation])
             return results[0]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

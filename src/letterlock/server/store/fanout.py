@@ -4,10 +4,10 @@ A PrivateMessage is fanned out without reading the group's public state: the ser
 only the group's epoch, its member devices, the next group sequence number and each
 recipient's next mailbox sequence number. :func:`fan_out_many` does that for a whole batch
 of messages (every one queued while the previous batch was being written, see
-:meth:`letterlock.server.store.Store.write_many`) in six statements whatever the batch
-size: which client ids were seen before, the groups' epochs, the new sent-message records,
-the groups' sequence numbers, the recipients' mailbox sequence numbers, and the mailbox
-entries. A batch of one is the same code, which is what PostgreSQL runs.
+:meth:`letterlock.server.store.Store.write_many`) in five statements whatever the batch
+size: the groups' epochs, the sent-message records (which also tells which client ids
+were used before), the groups' sequence numbers, the recipients' mailbox sequence numbers,
+and the mailbox entries. A batch of one is the same code, which is what PostgreSQL runs.
 
 Each message gets its own verdict (:class:`FanOutResult`); a message that fails a check
 writes nothing. On PostgreSQL the rows whose counters move are locked in key order first,
@@ -21,8 +21,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Integer, Table, bindparam, case, insert, select, tuple_, update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Integer, Table, Update, bindparam, case, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from .rows import MailboxEntry
 from .tables import devices, groups, mailbox, sent_messages
@@ -71,18 +73,12 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     client id fails the record insert with IntegrityError: the caller sees a duplicate).
     """
     postgres = conn.dialect.name == "postgresql"
-    seen = _seen_before(conn, batch)
     epochs = _epochs(conn, {m.group_id for m in batch})
     results: list[FanOutResult | None] = [None] * len(batch)
-    live: list[int] = []
+    checked: list[int] = []
     recipients: dict[int, list[str]] = {}
     for index, message in enumerate(batch):
-        key = (message.sender, message.client_msg_id)
         current = epochs.get(message.group_id)
-        if key in seen:
-            results[index] = (FanOutResult(Verdict.DUPLICATE, current) if current is not None
-                              else FanOutResult(Verdict.NO_GROUP))
-            continue
         if current is None:
             results[index] = FanOutResult(Verdict.NO_GROUP)
             continue
@@ -93,15 +89,22 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
         if message.epoch != current:
             results[index] = FanOutResult(Verdict.STALE_EPOCH, current)
             continue
-        seen.add(key)  # the same id twice in one batch: the second is the duplicate
-        live.append(index)
+        checked.append(index)
         recipients[index] = sorted(members - {message.sender})
+    # Record the client ids; one already recorded (before, or earlier in this batch) is a
+    # duplicate and writes nothing more.
+    firsts: dict[tuple[str, str], int] = {}
+    for index in checked:
+        firsts.setdefault((batch[index].sender, batch[index].client_msg_id), index)
+    recorded = _record(conn, [batch[i] for i in firsts.values()], postgres)
+    live = [i for i in checked if firsts[(batch[i].sender, batch[i].client_msg_id)] == i
+            and (batch[i].sender, batch[i].client_msg_id) in recorded]
+    for index in checked:
+        if results[index] is None and index not in live:
+            results[index] = FanOutResult(Verdict.DUPLICATE, epochs[batch[index].group_id])
     if not live:
         return [r for r in results if r is not None]
 
-    conn.execute(insert(sent_messages), [
-        {"sender_device_id": batch[i].sender, "client_msg_id": batch[i].client_msg_id,
-         "created_at": batch[i].now} for i in live])
     group_seqs = _take(conn, groups, groups.c.group_id, groups.c.next_seq,
                        Counter(batch[i].group_id for i in live), postgres)
     device_seqs = _take(conn, devices, devices.c.id, devices.c.next_seq,
@@ -127,13 +130,24 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     return [r for r in results if r is not None]
 
 
-def _seen_before(conn: Connection, batch: Sequence[FanOut]) -> set[tuple[str, str]]:
-    keys = sorted({(m.sender, m.client_msg_id) for m in batch})
-    found = conn.execute(
-        select(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
-        .where(tuple_(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
-               .in_(bindparam("keys", expanding=True))), {"keys": keys})
-    return {(str(r[0]), str(r[1])) for r in found}
+_RECORD = {
+    dialect: insert_of(sent_messages)
+    .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
+    .returning(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
+    for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
+def _record(conn: Connection, messages: Sequence[FanOut],
+            postgres: bool) -> set[tuple[str, str]]:
+    """Insert the messages' ``(sender, client id)`` records; returns those that are new."""
+    if not messages:
+        return set()
+    # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues") from
+    # one cached compilation, where .values([...]) would compile anew for every batch.
+    rows = conn.execute(_RECORD["postgresql" if postgres else "sqlite"], [
+        {"sender_device_id": m.sender, "client_msg_id": m.client_msg_id,
+         "created_at": m.now} for m in messages])
+    return {(str(r[0]), str(r[1])) for r in rows}
 
 
 _EPOCHS = (select(groups.c.group_id, groups.c.epoch)
@@ -145,6 +159,26 @@ def _epochs(conn: Connection, group_ids: set[bytes]) -> dict[bytes, int]:
             for r in conn.execute(_EPOCHS, {"ids": sorted(group_ids)})}
 
 
+def _uniform_step(table: Table, key: ColumnElement[object], counter: ColumnElement[int],
+                  postgres: bool) -> Update:
+    """``counter += :step`` for the rows whose key is in ``:keys``."""
+    keys: BindParameter[list[object]] = bindparam("keys", expanding=True)
+    target = key.in_(keys)
+    if postgres:
+        target = key.in_(select(key).where(key.in_(keys)).order_by(key).with_for_update()
+                         .scalar_subquery())
+    return (update(table).where(target)
+            .values({counter: counter + bindparam("step", type_=Integer)})
+            .returning(key, counter))
+
+
+# Built once (immutable): the counters' common update, per table and dialect.
+_STEP = {(table.name, postgres): _uniform_step(table, key, counter, postgres)
+         for table, key, counter in ((groups, groups.c.group_id, groups.c.next_seq),
+                                     (devices, devices.c.id, devices.c.next_seq))
+         for postgres in (False, True)}
+
+
 def _take(conn: Connection, table: Table, key: ColumnElement[object],
           counter: ColumnElement[int], counts: Counter[object],
           postgres: bool) -> dict[object, int]:
@@ -152,16 +186,17 @@ def _take(conn: Connection, table: Table, key: ColumnElement[object],
     returns, per row that exists, the first of the numbers it took."""
     keys = sorted(counts)  # type: ignore[type-var]
     amounts = set(counts.values())
-    if len(amounts) == 1:
-        step: ColumnElement[int] = bindparam("step", amounts.pop(), type_=Integer)
+    if len(amounts) == 1:  # the common case: one statement built once per table
+        rows = conn.execute(_STEP[table.name, postgres],
+                            {"keys": keys, "step": amounts.pop()})
     else:
+        target = key.in_(keys)
+        if postgres:
+            target = key.in_(select(key).where(key.in_(keys)).order_by(key)
+                             .with_for_update().scalar_subquery())
         step = case({k: counts[k] for k in keys}, value=key)
-    target = key.in_(keys)
-    if postgres:
-        target = key.in_(select(key).where(key.in_(keys)).order_by(key).with_for_update()
-                         .scalar_subquery())
-    rows = conn.execute(update(table).where(target)
-                        .values({counter: counter + step}).returning(key, counter))
+        rows = conn.execute(update(table).where(target)
+                            .values({counter: counter + step}).returning(key, counter))
     first: dict[object, int] = {}
     for row_key, top in rows:
         found = bytes(row_key) if isinstance(row_key, memoryview) else row_key

@@ -27,6 +27,7 @@ from .tables import devices, mailbox, sent_messages
 __all__ = [
     "acked_seq",
     "acknowledge",
+    "acknowledge_many",
     "append_many",
     "entries_after",
     "expire",
@@ -61,12 +62,15 @@ _BUMP_SEQS_LOCKED = (
 _INSERT_ENTRY = insert(mailbox)
 _through: BindParameter[int] = bindparam("through", type_=Integer)
 _capped = case((devices.c.next_seq < _through, devices.c.next_seq), else_=_through)
-_ACK = (update(devices).where(devices.c.id == bindparam("device"))
-        .values(acked_seq=case((devices.c.acked_seq > _capped, devices.c.acked_seq),
-                               else_=_capped))
-        .returning(devices.c.acked_seq))
-_DELETE_ACKED = delete(mailbox).where(mailbox.c.device_id == bindparam("device"),
-                                      mailbox.c.seq <= bindparam("mark"))
+_ACK_MANY = (update(devices).where(devices.c.id == bindparam("device"))
+             .values(acked_seq=case((devices.c.acked_seq > _capped, devices.c.acked_seq),
+                                    else_=_capped)))
+_DELETE_ACKED_MANY = delete(mailbox).where(
+    mailbox.c.device_id == bindparam("device"),
+    mailbox.c.seq <= select(devices.c.acked_seq).where(devices.c.id == bindparam("device"))
+    .scalar_subquery())
+_MARKS = (select(devices.c.id, devices.c.acked_seq)
+          .where(devices.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def record_send(conn: Connection, sender_device_id: str, client_msg_id: str,
@@ -119,9 +123,23 @@ async def entries_after(conn: AsyncConnection, device_id: str, after: int,
 def acknowledge(conn: Connection, device_id: str, through: int) -> int:
     """Delete entries up to ``through`` (capped at the last assigned sequence) and move the
     device's acknowledged mark forward (never back). Returns the new mark."""
-    mark = int(conn.execute(_ACK, {"device": device_id, "through": through}).one()[0])
-    conn.execute(_DELETE_ACKED, {"device": device_id, "mark": mark})
-    return mark
+    return acknowledge_many(conn, [(device_id, through)])[0]
+
+
+def acknowledge_many(conn: Connection, acks: Sequence[tuple[str, int]]) -> list[int]:
+    """:func:`acknowledge` for many ``(device, through)`` at once (the acknowledgements
+    queued while the previous batch was written, see ``Store.write_many``): three
+    statements for the lot. Returns each one's new mark, in order (0 for a device that
+    no longer exists)."""
+    highest: dict[str, int] = {}
+    for device_id, through in acks:
+        highest[device_id] = max(through, highest.get(device_id, through))
+    params = [{"device": d, "through": t} for d, t in highest.items()]
+    conn.execute(_ACK_MANY, params)
+    conn.execute(_DELETE_ACKED_MANY, params)
+    marks = {str(r[0]): int(r[1])
+             for r in conn.execute(_MARKS, {"ids": sorted(highest)})}
+    return [marks.get(device_id, 0) for device_id, _ in acks]
 
 
 async def expire(conn: AsyncConnection, cutoff: int, device_id: str | None = None) -> None:
