@@ -753,8 +753,11 @@ class Client:
                 if isinstance(event, CommitDue):
                     self._spawn(self._commit_due(event.conversation_id))
                 self._emit(event)
-            await socket.ack(frame.seq)
-            await self.store.set_acked(frame.seq)
+            # Each entry is committed locally before this point; the acknowledgement of a
+            # batch frame's entries waits for its last one (one ack, not one per entry).
+            if not socket.buffered:
+                await socket.ack(frame.seq)
+                await self.store.set_acked(frame.seq)
 
     async def _apply(self, pipeline: Pipeline, entry: InboundEntry) -> list[Event]:
         """One entry through the pipeline, under the group lock; a credential the

@@ -13,9 +13,9 @@ Server error bodies ``{error, detail}`` become typed :class:`ServerError` subcla
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -53,6 +53,9 @@ Signer = Callable[[bytes], bytes]
 # The largest mailbox frame accepted: an entry of the server's largest request body
 # (1 MiB), in base64 inside JSON, with room to spare.
 MAX_FRAME = 4 << 20
+# Messages up to this size are sent over the mailbox connection (the server accepts
+# frames of 64 KiB by default; base64 and JSON add a third); larger ones over HTTP.
+MAX_SOCKET_SEND = 40 * 1024
 
 
 def _b64(data: bytes) -> str:
@@ -187,6 +190,7 @@ class Api:
         self.signer: Signer | None = None
         self.log_public_key: bytes | None = None  # from the registration answer, if any
         self._token: str | None = None
+        self._socket: MailboxSocket | None = None  # while the mailbox connection is open
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -368,7 +372,15 @@ class Api:
 
     async def post_group_message(self, group_id: bytes, client_msg_id: str,
                                  message: bytes) -> GroupPosted:
-        """Send application data or a proposal to the group's other devices."""
+        """Send application data or a proposal to the group's other devices: over the
+        mailbox connection while it is open (no HTTP request per message), else, or if
+        that connection fails, over HTTP (the client message id makes a repeat safe)."""
+        socket = self._socket
+        if socket is not None and len(message) <= MAX_SOCKET_SEND:
+            try:
+                return await socket.send(group_id, client_msg_id, message)
+            except TransportError:
+                pass
         done = await self.call("POST", group_path(group_id) + "/messages", {
             "client_msg_id": client_msg_id, "message": _b64(message)})
         return GroupPosted(int(done["seq"]), bool(done.get("duplicate", False)))
@@ -396,13 +408,36 @@ class Api:
         try:
             async with connect(url, additional_headers={"Authorization": f"Bearer {token}"},
                                open_timeout=10, max_size=MAX_FRAME) as ws:
-                yield MailboxSocket(ws)
+                socket = MailboxSocket(ws)
+                self._socket = socket
+                try:
+                    yield socket
+                finally:
+                    self._socket = None
+                    await socket.close()
         except InvalidStatus as exc:
             self._token = None
             raise AuthError(exc.response.status_code, "handshake_refused",
                             "the server refused the mailbox connection") from exc
         except (WebSocketException, OSError, TimeoutError) as exc:
             raise TransportError(f"mailbox connection: {type(exc).__name__}: {exc}") from exc
+
+
+def _frames_of(raw: str | bytes) -> list[dict[str, Any]]:
+    """The frames one WebSocket message carries: itself, or a batch frame's frames."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise TransportError("mailbox frame is not JSON") from None
+    if not isinstance(frame, dict):
+        raise TransportError("mailbox frame is not an object")
+    if frame.get("type") != "batch":
+        return [frame]
+    inner = frame.get("frames")
+    if not isinstance(inner, list) or not inner \
+            or not all(isinstance(f, dict) and f.get("type") != "batch" for f in inner):
+        raise TransportError("malformed batch frame")
+    return inner
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,32 +461,90 @@ class GapFrame:
 
 
 class MailboxSocket:
-    """The device's side of ``/v1/ws`` (see the server's ws.py for the protocol)."""
+    """The device's side of ``/v1/ws`` (see the server's ws.py for the protocol).
+
+    A reader task reads every frame as it arrives: the answers to :meth:`send` go to the
+    send waiting for them, everything else (hello, message, gap; the frames of a batch
+    frame one by one) waits in order for :meth:`hello` and :meth:`next`. So an answer is
+    never stuck behind entries the application has not read yet.
+    """
 
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
-        self._unread: deque[dict[str, Any]] = deque()  # the rest of a batch frame
+        self._frames: asyncio.Queue[dict[str, Any] | TransportError] = asyncio.Queue()
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._closed: TransportError | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        error = TransportError("the mailbox connection closed")
+        try:
+            async for raw in self._ws:
+                for frame in _frames_of(raw):
+                    answer = self._answers.pop(str(frame.get("id")), None) \
+                        if frame.get("type") in ("sent", "error") else None
+                    if answer is not None:
+                        if not answer.done():
+                            answer.set_result(frame)
+                    else:
+                        self._frames.put_nowait(frame)
+        except TransportError as exc:
+            error = exc
+        except (WebSocketException, OSError) as exc:
+            error = TransportError(f"mailbox connection: {type(exc).__name__}: {exc}")
+        self._closed = error
+        self._frames.put_nowait(error)
+        for waiting in self._answers.values():
+            if not waiting.done():
+                waiting.set_exception(error)
+        self._answers.clear()
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
 
     async def _frame(self) -> dict[str, Any]:
-        """The next frame, reading the frames of a ``batch`` one by one, in order."""
-        if self._unread:
-            return self._unread.popleft()
-        raw = await self._ws.recv()
+        item = await self._frames.get()
+        if isinstance(item, TransportError):
+            self._frames.put_nowait(item)  # every later read fails the same way
+            raise item
+        return item
+
+    @property
+    def buffered(self) -> bool:
+        """Whether frames already received are waiting to be read."""
+        return not self._frames.empty()
+
+    async def send(self, group_id: bytes, client_msg_id: str, message: bytes,
+                   timeout: float = 30.0) -> GroupPosted:
+        """Send application data or a proposal to the group over this connection.
+
+        :raises ServerError: the server's typed refusal (as over HTTP);
+            :raises TransportError: the connection closed, or no answer in ``timeout``.
+        """
+        if self._closed is not None:
+            raise self._closed
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._answers[client_msg_id] = answer
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise TransportError("mailbox frame is not JSON") from None
-        if not isinstance(frame, dict):
-            raise TransportError("mailbox frame is not an object")
-        if frame.get("type") != "batch":
-            return frame
-        inner = frame.get("frames")
-        if not isinstance(inner, list) or not inner \
-                or not all(isinstance(f, dict) and f.get("type") != "batch" for f in inner):
-            raise TransportError("malformed batch frame")
-        self._unread.extend(inner[1:])
-        first: dict[str, Any] = inner[0]
-        return first
+            await self._ws.send(json.dumps({
+                "type": "send", "id": client_msg_id, "message": _b64(message),
+                "group": base64.urlsafe_b64encode(group_id).decode().rstrip("=")}))
+            frame = await asyncio.wait_for(answer, timeout)
+        except (WebSocketException, OSError) as exc:
+            raise TransportError(f"mailbox send: {type(exc).__name__}: {exc}") from exc
+        except TimeoutError:
+            raise TransportError("no answer to a send on the mailbox connection") from None
+        finally:
+            self._answers.pop(client_msg_id, None)
+        try:
+            if frame["type"] == "sent":
+                return GroupPosted(int(frame["seq"]), bool(frame["duplicate"]),
+                                   int(frame["epoch"]))
+            raise server_error(int(frame["status"]), str(frame["error"]),
+                               str(frame["detail"]), frame)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransportError(f"malformed answer frame: {exc}") from None
 
     async def hello(self) -> Hello:
         frame = await self._frame()

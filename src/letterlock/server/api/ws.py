@@ -41,6 +41,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -60,6 +61,7 @@ from .deps import bearer_token, get_now, get_services
 from .schemas import MAX_SEQ
 
 router = APIRouter(prefix="/v1", tags=["mailbox"])
+_json = json.JSONEncoder(separators=(",", ":")).encode
 MAX_SENDS_IN_FLIGHT = 64
 # A batch frame stays under this many characters (clients accept 1 MiB frames by default).
 MAX_BATCH_FRAME = 256 * 1024
@@ -108,14 +110,16 @@ class _Out:
 
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
-        self._queued: list[dict[str, Any]] = []
+        self._queued: list[dict[str, Any] | str] = []
         self._written: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.send_many([frame])
 
-    async def send_many(self, frames: list[dict[str, Any]]) -> None:
+    async def send_many(self, frames: list[dict[str, Any] | str]) -> None:
+        """Queue ``frames`` (dicts, or JSON texts already encoded) and wait until they are
+        written."""
         self._queued.extend(frames)
         if self._written is None:
             self._written = asyncio.get_running_loop().create_future()
@@ -130,7 +134,7 @@ class _Out:
                 frames, self._queued = self._queued, []
                 written, self._written = self._written, None
                 try:
-                    for text in _packed([json.dumps(f, separators=(",", ":"))
+                    for text in _packed([f if isinstance(f, str) else _json(f)
                                          for f in frames]):
                         await self._websocket.send_text(text)
                 except BaseException as exc:
@@ -265,10 +269,21 @@ async def _push(websocket: WebSocket, out: _Out, services: Services, device_id: 
                 cursor = fresh[-1].seq
 
 
-def _entry_frame(entry: MailboxEntry) -> dict[str, Any]:
-    return {"type": "message", "seq": entry.seq, "sender_device_id": entry.sender_device_id,
-            "payload": base64.b64encode(entry.payload).decode(),
-            "created_at": entry.created_at}
+def _entry_frame(entry: MailboxEntry) -> str:
+    """A ``message`` frame, as JSON text. A group message reaches every member device
+    with the same payload and only its mailbox sequence number differs, so the rest of
+    the frame is encoded once per message (:func:`_entry_tail`)."""
+    tail = _entry_tail(entry.payload, entry.sender_device_id, entry.created_at)
+    return f'{{"type":"message","seq":{entry.seq:d},{tail}'
+
+
+
+@functools.lru_cache(maxsize=64)
+def _entry_tail(payload: bytes, sender_device_id: str | None, created_at: int) -> str:
+    # Only ciphertext envelopes, which the database holds anyway; a few, for a moment.
+    return _json({"sender_device_id": sender_device_id,
+                  "payload": base64.b64encode(payload).decode(),
+                  "created_at": created_at})[1:]
 
 
 async def _read(websocket: WebSocket, services: Services, device_id: str,
