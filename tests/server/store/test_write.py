@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from letterlock.server.store import Connection, IntegrityError, Store
+from letterlock.server.store import RELAXED, Connection, IntegrityError, Store
 from letterlock.server.store.tables import invites
 
 
@@ -58,3 +58,23 @@ def test_sqlite_checkpoint_runs_outside_a_transaction(tmp_path: Path) -> None:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_sqlite_batches_of_relaxed_writes_skip_the_fsync(tmp_path: Path) -> None:
+    # A batch is as durable as its most demanding call: acknowledgements alone commit with
+    # synchronous=NORMAL (no fsync in WAL mode); any durable call makes it FULL.
+    async def scenario() -> list[int]:
+        store = await Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+
+        def level(conn: Connection) -> int:
+            return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+        try:
+            relaxed = await asyncio.gather(*(store.write(level, mode=RELAXED)
+                                             for _ in range(3)))
+            mixed = await asyncio.gather(store.write(level, mode=RELAXED), store.write(level))
+            return [*relaxed, *mixed, await store.write(level)]
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == [1, 1, 1, 2, 2, 2]  # 1 NORMAL, 2 FULL

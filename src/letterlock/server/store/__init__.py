@@ -72,7 +72,9 @@ class Store:
         self._writer_thread = (ThreadPoolExecutor(1, thread_name_prefix="letterlock-writer")
                                if writer is not None else None)
         # Queued writes: a work, or a (run_many, operation) pair to merge with its kind.
-        self._pending: list[tuple[Work[Any] | tuple[RunMany, Any], asyncio.Future[Any]]] = []
+        # (a work or a (run_many, operation) pair, its future, whether it may be relaxed)
+        self._pending: list[tuple[Work[Any] | tuple[RunMany, Any], asyncio.Future[Any],
+                                  bool]] = []
         self._batcher: asyncio.Task[None] | None = None
 
     @classmethod
@@ -114,16 +116,17 @@ class Store:
         takes the write lock and hands every call queued by then to the writer thread,
         which runs each in its own SAVEPOINT and commits them with one fsync; each caller
         returns only after that commit, so nothing is answered before it is on disk. A
-        call that raises rolls back its savepoint only. On PostgreSQL, whose concurrent
-        commits already share WAL flushes, it is a plain transaction in ``mode`` (a
-        SQLite batch is always durable), the same function run through
+        call that raises rolls back its savepoint only. A batch is durable if any of its
+        calls is; a batch of :data:`RELAXED` calls only (acknowledgements, say) commits
+        without an fsync. On PostgreSQL, whose concurrent commits already share WAL
+        flushes, it is a plain transaction in ``mode``, the same function run through
         :meth:`AsyncConnection.run_sync`.
         """
         if self._write_lock is None:
             async with self.transaction(mode) as conn:
                 return await conn.run_sync(work)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((work, future))
+        self._pending.append((work, future, mode == RELAXED))
         if self._batcher is None:
             self._batcher = asyncio.create_task(self._drain())
         return await future
@@ -143,7 +146,7 @@ class Store:
                 results = await conn.run_sync(run_many, [operation])
             return results[0]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(((run_many, operation), future))
+        self._pending.append(((run_many, operation), future, mode == RELAXED))
         if self._batcher is None:
             self._batcher = asyncio.create_task(self._drain())
         return await future
@@ -159,14 +162,16 @@ class Store:
             self._batcher = None
 
     async def _run_batch(self, batch: list[tuple[Work[Any] | tuple[RunMany, Any],
-                                                 asyncio.Future[Any]]]) -> None:
-        live = [(work, future) for work, future in batch if not future.done()]
+                                                 asyncio.Future[Any], bool]]) -> None:
+        live = [(work, future) for work, future, _ in batch if not future.done()]
+        relaxed = all(may_relax for _, future, may_relax in batch if not future.done())
         loop = asyncio.get_running_loop()
         try:
             # Shielded: should this task be cancelled (shutdown), the write lock stays
             # held until the thread has finished the batch.
             outcomes = await asyncio.shield(loop.run_in_executor(
-                self._writer_thread, self._run_batch_sync, [work for work, _ in live]))
+                self._writer_thread, self._run_batch_sync, [work for work, _ in live],
+                relaxed))
         except BaseException as exc:  # the commit failed: nothing of the batch stands
             for _work, future in live:
                 if not future.done():
@@ -182,7 +187,8 @@ class Store:
             else:
                 future.set_exception(error)
 
-    def _run_batch_sync(self, items: list[Work[Any] | tuple[RunMany, Any]]) -> list[Outcome]:
+    def _run_batch_sync(self, items: list[Work[Any] | tuple[RunMany, Any]],
+                        relaxed: bool) -> list[Outcome]:
         # On the writer thread. Optimistic: every call in one transaction with no
         # savepoints (two statements fewer per call), mergeable operations merged per
         # kind. Should anything raise, the whole transaction is rolled back and the batch
@@ -191,6 +197,8 @@ class Store:
         # first run leaves no trace.
         assert self._writer is not None
         with self._writer.connect() as conn:
+            if relaxed:
+                conn = conn.execution_options(**{TX_MODE: RELAXED})
             try:
                 with conn.begin():
                     return self._merged(conn, items)
