@@ -13,6 +13,13 @@ from letterlock.mls.leaf_node import LeafNode, Lifetime
 from letterlock.mls.mls_message import MLSMessage
 
 SUITE: CipherSuite = cipher_suite(1)
+# The post-quantum X-Wing suite (0x0053, draft-ietf-mls-pq-ciphersuites): ML-KEM-768 +
+# X25519 in every HPKE operation (UpdatePath secrets, Welcome secrets, external init).
+# X-Wing encapsulation draws pyca's own randomness (see letterlock.crypto._xwing), so
+# runs under it are not byte-for-byte reproducible: check agreement, never fixed values.
+XWING_SUITE: CipherSuite = cipher_suite(0x0053)
+# The suites group scenarios run under, by test id.
+SUITES: dict[str, CipherSuite] = {"suite1": SUITE, "xwing": XWING_SUITE}
 FOREVER = Lifetime(0, 2**64 - 1)
 GROUP_ID = b"test group"
 

@@ -1,12 +1,18 @@
 """The Group state machine in memory (RFC 9420 §11-§12): members built by adds, removes,
-updates and external joins agree on every epoch; each rejection raises its error."""
+updates and external joins agree on every epoch; each rejection raises its error.
+
+The multi-member scenarios run under suite 1 and under the post-quantum X-Wing suite
+(``SUITES`` in mls_group_kit), where every HPKE operation is ML-KEM-768 + X25519; the
+X-Wing runs are not byte-for-byte reproducible, so every check is agreement between
+members. X-Wing-only checks are in test_group_pq.py.
+"""
 
 from __future__ import annotations
 
 import pytest
-from mls_group_kit import World, accept
+from mls_group_kit import SUITES, World, accept, client, kp_bytes
 
-from letterlock.crypto import DecryptError, VerifyError
+from letterlock.crypto import CipherSuite, DecryptError, VerifyError
 from letterlock.mls.group import (
     ApplicationMessage,
     CommitApplied,
@@ -19,14 +25,18 @@ from letterlock.mls.group import (
     OwnCommitError,
     ProposalReceived,
     RemovedFromGroup,
+    WelcomeTreeError,
 )
 from letterlock.mls.secret_tree import GenerationReusedError
 
+each_suite = pytest.mark.parametrize("suite", list(SUITES.values()), ids=list(SUITES))
 
-def test_two_members_talk() -> None:
-    world = World()
+
+@each_suite
+def test_two_members_talk(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     alice = world.create("alice")
-    assert alice.epoch == 0 and alice.own_leaf == 0
+    assert alice.epoch == 0 and alice.own_leaf == 0 and alice.suite is suite
     world.add("alice", ["bob"])
     bob = world.groups["bob"]
     world.assert_agree()
@@ -40,23 +50,35 @@ def test_two_members_talk() -> None:
     assert isinstance(event, ApplicationMessage) and event.data == b"hi alice"
 
 
-def test_three_members_update_by_reference_and_remove() -> None:
-    world = World()
+@each_suite
+def test_three_members_update_by_reference_and_remove(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     world.create("alice")
     world.add("alice", ["bob", "carol"])
     alice, bob, carol = (world.groups[n] for n in ("alice", "bob", "carol"))
+    # Interleaved: Carol's message was sent before Bob's proposal but reaches Alice
+    # after it, still in the same epoch.
+    early = carol.encrypt(b"before the update")
     # Bob proposes an update; Carol commits it by reference (§12.4).
     proposal = bob.propose_update()
     for g in (alice, carol):
         [event] = g.process(proposal)
         assert isinstance(event, ProposalReceived) and event.sender == 1
+    [event] = alice.process(early)
+    assert isinstance(event, ApplicationMessage) and event.data == b"before the update"
     result = carol.commit()
     events = {n: g.process(result.commit_message) for n, g in (("alice", alice), ("bob", bob))}
     [applied] = carol.merge_pending_commit()
     assert isinstance(applied, CommitApplied) and applied.updated == (1,)
     assert events["bob"] == [applied]
     world.assert_agree()
-    # Alice removes Bob: Bob learns it and becomes inactive.
+    for sender, receivers in ((alice, (bob, carol)), (bob, (alice, carol)),
+                              (carol, (alice, bob))):
+        message = sender.encrypt(b"round %d" % sender.own_leaf)
+        for g in receivers:
+            [event] = g.process(message)
+            assert isinstance(event, ApplicationMessage) and event.sender == sender.own_leaf
+    # Alice removes Bob: Bob learns it and becomes inactive; the other two go on.
     result = alice.commit(remove=[1])
     [applied, removed] = bob.process(result.commit_message)
     assert isinstance(removed, RemovedFromGroup) and removed.by == 0
@@ -68,29 +90,34 @@ def test_three_members_update_by_reference_and_remove() -> None:
     del world.groups["bob"]
     world.assert_agree()
     assert [m.credential.identity for m in alice.roster()] == [b"alice", b"carol"]
+    [event] = carol.process(alice.encrypt(b"just us"))
+    assert isinstance(event, ApplicationMessage) and event.data == b"just us"
 
 
-def test_fifty_members() -> None:
-    world = World()
+@each_suite
+def test_fifty_members(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     world.create("m0")
     world.add("m0", [f"m{i}" for i in range(1, 50)])
     world.assert_agree()
     world.commit("m17", remove=[3, 40])
     world.assert_agree()
-    world.commit("m30")  # a pure update path
+    world.commit("m30")  # a pure update path: ciphertexts to every copath resolution
     world.assert_agree()
+    world.add("m5", ["late1", "late2"])  # new members fill the blanked leaves 3 and 40
+    world.assert_agree()
+    assert {world.groups["late1"].own_leaf, world.groups["late2"].own_leaf} == {3, 40}
     message = world.groups["m44"].encrypt(b"to everyone")
     for name, events in world.deliver("m44", message).items():
         assert isinstance(events[0], ApplicationMessage) and events[0].sender == 44, name
 
 
-def test_external_join_and_resync() -> None:
-    world = World()
+@each_suite
+def test_external_join_and_resync(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     world.create("alice")
     world.add("alice", ["bob"])
-    from mls_group_kit import client
-
-    dave = client("dave")
+    dave = client("dave", suite)
     info = world.groups["bob"].group_info()
     group, commit = Group.join_external(info, dave.signer, dave.credential, dave.rng,
                                         credential_validator=accept)
@@ -99,7 +126,8 @@ def test_external_join_and_resync() -> None:
     world.groups["dave"] = group
     world.clients["dave"] = dave
     world.assert_agree()
-    # Bob lost his state: he rejoins externally, removing his old leaf (resync).
+    # Bob lost his state: he rejoins externally, removing his old leaf (resync), with
+    # the tree delivered out of band.
     bob = world.clients["bob"]
     info = world.groups["alice"].group_info(ratchet_tree_ext=False)
     del world.groups["bob"]
@@ -111,19 +139,25 @@ def test_external_join_and_resync() -> None:
     assert all(e[0].removed == (1,) for e in events.values())  # type: ignore[union-attr]
     world.groups["bob"] = group
     world.assert_agree()
+    [event] = group.process(world.groups["dave"].encrypt(b"welcome back"))
+    assert isinstance(event, ApplicationMessage) and event.data == b"welcome back"
 
 
-def test_out_of_order_and_replay() -> None:
-    world = World()
+@each_suite
+def test_out_of_order_and_replay(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     world.create("alice")
     world.add("alice", ["bob"])
     alice, bob = world.groups["alice"], world.groups["bob"]
-    messages = [alice.encrypt(f"m{i}".encode()) for i in range(4)]
-    for i in (2, 0, 3, 1):
-        [event] = bob.process(messages[i])
-        assert isinstance(event, ApplicationMessage) and event.data == f"m{i}".encode()
-    with pytest.raises(GenerationReusedError):
-        bob.process(messages[1])
+    # Two batches, each within the out-of-order window (5 by default, §15.3), then a
+    # replay of one message of the batch.
+    for order, replayed in (((2, 0, 3, 1), 1), ((3, 0, 5, 1, 4, 2), 4)):
+        messages = [alice.encrypt(f"m{i}".encode()) for i in range(len(order))]
+        for i in order:
+            [event] = bob.process(messages[i])
+            assert isinstance(event, ApplicationMessage) and event.data == f"m{i}".encode()
+        with pytest.raises(GenerationReusedError):
+            bob.process(messages[replayed])
 
 
 def test_past_epoch_window() -> None:
@@ -141,8 +175,9 @@ def test_past_epoch_window() -> None:
                 world.groups["alice"].process(late)
 
 
-def test_competing_commits() -> None:
-    world = World()
+@each_suite
+def test_competing_commits(suite: CipherSuite) -> None:
+    world = World(suite=suite)
     world.create("alice")
     world.add("alice", ["bob", "carol"])
     alice, bob, carol = (world.groups[n] for n in ("alice", "bob", "carol"))
@@ -156,6 +191,24 @@ def test_competing_commits() -> None:
     alice.process(bob_commit)
     bob.merge_pending_commit()
     world.assert_agree()
+
+
+@each_suite
+def test_welcome_without_the_tree_in_band(suite: CipherSuite) -> None:
+    world = World(GroupConfig(ratchet_tree_in_welcome=False), suite=suite)
+    alice = world.create("alice")
+    erin = client("erin", suite)
+    bundle = erin.key_package()
+    result = alice.commit(add=[kp_bytes(bundle)])
+    alice.merge_pending_commit()
+    assert result.welcome is not None
+    with pytest.raises(WelcomeTreeError):
+        Group.join(result.welcome, bundle, erin.signer, rng=erin.rng,
+                   credential_validator=accept)
+    erin_group = Group.join(result.welcome, bundle, erin.signer, rng=erin.rng,
+                            credential_validator=accept, ratchet_tree=alice.ratchet_tree)
+    assert erin_group.epoch_authenticator == alice.epoch_authenticator
+    assert erin_group.export_secret("x", b"", 32) == alice.export_secret("x", b"", 32)
 
 
 def test_own_commit_echo_is_rejected() -> None:
@@ -174,8 +227,6 @@ def test_own_commit_echo_is_rejected() -> None:
 def test_tampered_welcome_and_group_info() -> None:
     world = World()
     world.create("alice")
-    from mls_group_kit import client, kp_bytes
-
     bob = client("bob")
     bundle = bob.key_package()
     result = world.groups["alice"].commit(add=[kp_bytes(bundle)])

@@ -19,6 +19,7 @@ from letterlock.mls.key_schedule import EncryptionSecret, MembershipKey, SenderD
 from letterlock.mls.message_protection import (
     ApplicationInPublicMessageError,
     UnknownSenderError,
+    _guarded,
     protect_private,
     protect_public,
     sign_content,
@@ -202,3 +203,14 @@ def test_private_round_trip_any_payload(payload: bytes, aad: bytes, padding: int
     message = epoch.private(payload, aad=aad, padding=padding)
     assert message.content_type == ContentType.APPLICATION
     assert epoch.open_private(message).body == payload
+
+
+@settings(max_examples=50, deadline=None)
+@given(nonce=st.binary(min_size=4, max_size=32), guard=st.binary(min_size=4, max_size=4))
+def test_reuse_guard_is_xored_into_the_first_four_nonce_bytes(nonce: bytes,
+                                                              guard: bytes) -> None:
+    # §6.3.1: only the first 4 bytes change; the rest of the nonce is as derived.
+    expected = bytes(n ^ g for n, g in zip(nonce, guard, strict=False)) + nonce[4:]
+    assert _guarded(nonce, guard) == expected
+    with pytest.raises(ValueError):
+        _guarded(nonce[:3], guard)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letterlock.codec import DecodeError, Reader, Struct, encode, encode_varint
+from letterlock.codec import DecodeError, EncodeError, Reader, Struct, decode, encode, encode_varint
 from letterlock.mls._wire import pull_uint16s, pull_uint32s
 from letterlock.mls.commit import Commit, ProposalOrRef
 from letterlock.mls.constants import (
@@ -55,6 +55,7 @@ from letterlock.mls.private_message import (
     PrivateMessageContent,
     SenderData,
     SenderDataAAD,
+    private_message_aads,
 )
 from letterlock.mls.proposals import (
     Add,
@@ -329,6 +330,59 @@ def test_private_message_content_round_trip(content: PrivateMessageContent) -> N
     decoded = PrivateMessageContent.from_bytes(encoded, content.content_type)
     assert decoded == content
     assert decoded.to_bytes() == encoded
+    # The direct encoder of application content agrees with push.
+    assert encode(content.push) == encoded
+    assert PrivateMessageContent.encode(content.body, content.auth, content.padding) == encoded
+
+
+@quick
+@given(tbs=framed_content_tbss(), sender_data=sender_datas, message=private_messages,
+       body=st.one_of(public_messages(), private_messages, welcomes))
+def test_encoders_without_a_value_give_its_bytes(
+    tbs: FramedContentTBS, sender_data: SenderData, message: PrivateMessage,
+    body: PublicMessage | PrivateMessage | Welcome,
+) -> None:
+    # The per-message paths encode FramedContentTBS, SenderData, the AADs and the
+    # MLSMessage without building the values: the same bytes, and the same UsageError.
+    assert FramedContentTBS.encode(tbs.wire_format, tbs.content, tbs.context) \
+        == encode(tbs.push)
+    other_context = None if tbs.context is not None else GroupContext(1, 1, b"", 0, b"", b"")
+    with pytest.raises(UsageError):
+        FramedContentTBS.encode(tbs.wire_format, tbs.content, other_context)
+    assert SenderData.encode(sender_data.leaf_index, sender_data.generation,
+                             sender_data.reuse_guard) == encode(sender_data.push)
+    assert private_message_aads(message.group_id, message.epoch, message.content_type,
+                                message.authenticated_data) == (
+        encode(message.sender_data_aad.push), encode(message.content_aad.push))
+    assert MLSMessage.encode(body) == encode(MLSMessage(body).push)
+
+
+@quick
+@given(data=st.binary(min_size=12, max_size=12))
+def test_sender_data_reads_any_twelve_bytes_as_the_reader_does(data: bytes) -> None:
+    assert SenderData.from_bytes(data) == decode(data, SenderData.pull)
+
+
+def test_direct_encoders_refuse_what_push_refuses() -> None:
+    # Out-of-range values take the Writer path, which raises EncodeError.
+    member = Sender.member(0)
+    for value in (FramedContent(b"g", 2**64, member, b"", b"data"),
+                  FramedContent(b"g", 0, Sender.member(2**32), b"", b"data"),
+                  PrivateMessage(b"g", 2**64, ContentType.APPLICATION, b"", b"", b""),
+                  SenderDataAAD(b"g", 2**64, ContentType.APPLICATION),
+                  PrivateContentAAD(b"g", -1, ContentType.APPLICATION, b""),
+                  SenderData(2**32, 0, b"1234"), SenderData(0, 0, b"123")):
+        with pytest.raises(EncodeError):
+            value.to_bytes()
+    with pytest.raises(EncodeError):
+        private_message_aads(b"g", 2**64, ContentType.APPLICATION, b"")
+    tbs = FramedContentTBS(WireFormat.PRIVATE_MESSAGE,
+                           FramedContent(b"g", 2**64, member, b"", b"data"),
+                           GroupContext(1, 1, b"g", 0, b"", b""))
+    with pytest.raises(EncodeError):
+        tbs.to_bytes()
+    with pytest.raises(UsageError):
+        PrivateMessageContent.encode(b"data", FramedContentAuthData(b"sig", b"tag"))
 
 
 @quick

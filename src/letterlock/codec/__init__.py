@@ -7,6 +7,7 @@ Public surface:
 - :class:`Struct`: base class of wire structures (``push``/``pull``, ``to_bytes``/``from_bytes``);
   :class:`CachedStruct` for frozen values whose encoding is made once.
 - :func:`decode` / :func:`encode`: one value from/to exactly these bytes.
+- :func:`fast_init`: a faster ``__init__`` for frozen, slotted dataclasses built often.
 
 Errors::
 
@@ -19,6 +20,7 @@ This package imports nothing else of Letterlock's.
 
 from ._buffer import VARINT_MAX, Reader, Writer, decode, encode, encode_varint
 from ._errors import CodecError, DecodeError, EncodeError
+from ._frozen import fast_init
 from ._struct import CachedStruct, Struct
 
 __all__ = [
@@ -33,4 +35,5 @@ __all__ = [
     "decode",
     "encode",
     "encode_varint",
+    "fast_init",
 ]

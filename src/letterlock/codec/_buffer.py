@@ -161,8 +161,13 @@ class Reader:
         """
         start = self._pos
         value = self.pull_uint8() if width == 1 else self.pull_uint16()
+        # The enum's own value-to-member table: a dict lookup, where calling the enum
+        # runs Python code (this is on every message's path).
+        member = enum._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
         try:
-            return enum(value)
+            return enum(value)  # an enum with _missing_ may still accept it
         except ValueError:
             raise DecodeError(f"unknown {what} {value}", start) from None
 

@@ -16,10 +16,11 @@ or a GroupContext does). Each container checks on construction that its parts ag
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Self, TypeAlias
 
-from letterlock.codec import Reader, Struct, Writer, decode
+from letterlock.codec import Reader, Struct, Writer, decode, encode_varint, fast_init
 
 from ._wire import pull_mls10, pull_tag, require
 from .commit import Commit
@@ -27,7 +28,22 @@ from .constants import ContentType, ProtocolVersion, SenderType, WireFormat
 from .group_context import GroupContext
 from .proposals import Proposal
 
+# Fixed-width parts of FramedContent and FramedContentTBS, for their direct encoders.
+_U16_U16 = struct.Struct(">HH")
+_U64 = struct.Struct(">Q")
+_U8_U32 = struct.Struct(">BI")
+_U32_MAX, _U64_MAX = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+_APPLICATION = bytes((ContentType.APPLICATION,))
+# The senders whose content is signed together with the GroupContext (§6.1).
+_SIGNED_WITH_CONTEXT = (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT)
+# Enum members read for every message, bound once: in Python 3.11 reading an attribute
+# of an Enum class goes through EnumType's Python-level hooks (about 0.1 µs each).
+_APPLICATION_TYPE, _PROPOSAL_TYPE, _COMMIT_TYPE = (ContentType.APPLICATION,
+                                                   ContentType.PROPOSAL, ContentType.COMMIT)
+_MEMBER, _MLS10 = SenderType.MEMBER, ProtocolVersion.MLS10
 
+
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class Sender(Struct):
     """Who sent a message (§6)::
@@ -101,11 +117,14 @@ Proposal or a Commit. The content type follows from the Python type."""
 
 def content_type_of(body: ContentBody) -> ContentType:
     """The ContentType that selects ``body``'s layout."""
+    # Application data first: it is what almost every message carries.
+    if isinstance(body, bytes):
+        return _APPLICATION_TYPE
     if isinstance(body, Proposal):
-        return ContentType.PROPOSAL
+        return _PROPOSAL_TYPE
     if isinstance(body, Commit):
-        return ContentType.COMMIT
-    return ContentType.APPLICATION
+        return _COMMIT_TYPE
+    return _APPLICATION_TYPE
 
 
 def push_content_body(w: Writer, body: ContentBody) -> None:
@@ -125,6 +144,7 @@ def pull_content_body(r: Reader, content_type: ContentType) -> ContentBody:
     return Commit.pull(r)
 
 
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class FramedContent(Struct):
     """The content of a message and who sent it where (§6)::
@@ -165,6 +185,19 @@ class FramedContent(Struct):
         w.push_uint8(self.content_type)
         push_content_body(w, self.body)
 
+    def to_bytes(self) -> bytes:
+        # Inside every FramedContentTBS, so encoded for each signature made or checked:
+        # application data from a member (nearly every message) is joined directly.
+        body, leaf, epoch = self.body, self.sender.leaf_index, self.epoch
+        if isinstance(body, bytes) and leaf is not None and 0 <= leaf <= _U32_MAX \
+                and 0 <= epoch <= _U64_MAX:
+            group_id, authenticated_data = self.group_id, self.authenticated_data
+            return b"".join((encode_varint(len(group_id)), group_id, _U64.pack(epoch),
+                             _U8_U32.pack(_MEMBER, leaf),
+                             encode_varint(len(authenticated_data)), authenticated_data,
+                             _APPLICATION, encode_varint(len(body)), body))
+        return Struct.to_bytes(self)  # raises EncodeError as push() does
+
     @classmethod
     def pull(cls, r: Reader) -> Self:
         group_id, epoch, sender = r.pull_opaque(), r.pull_uint64(), Sender.pull(r)
@@ -174,6 +207,7 @@ class FramedContent(Struct):
                    pull_content_body(r, content_type))
 
 
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class FramedContentAuthData:
     """A message's signature, and for commits its confirmation tag (§6.1)::
@@ -225,7 +259,7 @@ class FramedContentAuthData:
 
 
 def _check_auth(content: FramedContent, auth: FramedContentAuthData) -> None:
-    require((auth.confirmation_tag is not None) == (content.content_type == ContentType.COMMIT),
+    require((auth.confirmation_tag is not None) == isinstance(content.body, Commit),
             "auth has a confirmation_tag exactly when the content is a commit")
 
 
@@ -255,8 +289,7 @@ class FramedContentTBS(Struct):
     context: GroupContext | None = None
 
     def __post_init__(self) -> None:
-        in_group = self.content.sender.sender_type in (SenderType.MEMBER,
-                                                       SenderType.NEW_MEMBER_COMMIT)
+        in_group = self.content.sender.sender_type in _SIGNED_WITH_CONTEXT
         require((self.context is not None) == in_group,
                 "context is set exactly for member and new_member_commit senders")
 
@@ -267,16 +300,35 @@ class FramedContentTBS(Struct):
         if self.context is not None:
             self.context.push(w)
 
+    def to_bytes(self) -> bytes:
+        return self.encode(self.wire_format, self.content, self.context)
+
+    @classmethod
+    def encode(cls, wire_format: WireFormat, content: FramedContent,
+               context: GroupContext | None) -> bytes:
+        """``FramedContentTBS(wire_format, content, context).to_bytes()``, without
+        building the value: every signature made or checked (§6.1) needs only these
+        bytes. The context's encoding is cached (CachedStruct) and the content has a
+        direct encoder. UsageError as the constructor raises it."""
+        in_group = content.sender.sender_type in _SIGNED_WITH_CONTEXT
+        if (context is not None) != in_group or not 0 <= wire_format <= 0xFFFF:
+            return Struct.to_bytes(cls(wire_format, content, context))  # raises
+        head = _U16_U16.pack(_MLS10, wire_format)
+        if context is None:
+            return head + content.to_bytes()
+        return b"".join((head, content.to_bytes(), context.to_bytes()))
+
     @classmethod
     def pull(cls, r: Reader) -> Self:
         pull_mls10(r, "version")
         wire_format = pull_tag(r, WireFormat, "wire_format", width=2)
         content = FramedContent.pull(r)
-        if content.sender.sender_type in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
+        if content.sender.sender_type in _SIGNED_WITH_CONTEXT:
             return cls(wire_format, content, GroupContext.pull(r))
         return cls(wire_format, content)
 
 
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class AuthenticatedContent(Struct):
     """Framed content with its authentication, before protection (§6.1)::

@@ -30,6 +30,7 @@ from typing import Self
 
 from cryptography.hazmat.primitives.constant_time import bytes_eq
 
+from letterlock.codec import fast_init
 from letterlock.crypto import CipherSuite, RandomSource
 
 from .errors import InternalError, UsageError
@@ -65,6 +66,7 @@ class _Secret:
         return f"{type(self).__name__}(<{len(self._value)} bytes>)"
 
 
+@fast_init  # a sender-data key for every message
 @dataclass(frozen=True, slots=True)
 class KeyAndNonce:
     """An AEAD key and nonce pair (welcome key, sender-data key, ...)."""

@@ -46,11 +46,17 @@ from .private_message import (
     PrivateMessage,
     PrivateMessageContent,
     SenderData,
+    private_message_aads,
 )
 from .secret_tree import RatchetType, SecretTree, sender_data_key
 from .tree_math import LeafIndex
 
 SIGNATURE_LABEL = b"FramedContentTBS"
+
+# Enum members read for every message, bound once (reading an Enum class attribute
+# runs EnumType's Python-level hooks in Python 3.11).
+_MEMBER, _PRIVATE = SenderType.MEMBER, WireFormat.PRIVATE_MESSAGE
+_SIGNED_WITH_CONTEXT = (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT)
 
 
 class ApplicationInPublicMessageError(InvalidMessageError):
@@ -66,16 +72,17 @@ class UnknownSenderError(InvalidMessageError):
 
 
 def _needs_context(sender: Sender) -> bool:
-    return sender.sender_type in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT)
+    return sender.sender_type in _SIGNED_WITH_CONTEXT
 
 
 def _tbs(wire_format: WireFormat, content: FramedContent,
-         context: GroupContext | None) -> FramedContentTBS:
+         context: GroupContext | None) -> bytes:
+    # The encoded FramedContentTBS: only its bytes are signed or verified.
     if _needs_context(content.sender):
         if context is None:
             raise UsageError("member and new_member_commit content is signed with the context")
-        return FramedContentTBS(wire_format, content, context)
-    return FramedContentTBS(wire_format, content)
+        return FramedContentTBS.encode(wire_format, content, context)
+    return FramedContentTBS.encode(wire_format, content, None)
 
 
 def sign_content(
@@ -91,7 +98,7 @@ def sign_content(
     Raises UsageError when the context or confirmation tag is missing where required.
     """
     tbs = _tbs(wire_format, content, context)
-    signature = suite.sign_with_label(signature_private_key, SIGNATURE_LABEL, tbs.to_bytes())
+    signature = suite.sign_with_label(signature_private_key, SIGNATURE_LABEL, tbs)
     return AuthenticatedContent(wire_format, content,
                                 FramedContentAuthData(signature, confirmation_tag))
 
@@ -104,7 +111,7 @@ def verify_signature(
 ) -> None:
     """§6.1: the signature MUST verify with the sender's key; raises VerifyError."""
     tbs = _tbs(authenticated.wire_format, authenticated.content, context)
-    suite.verify_with_label(signature_public_key, SIGNATURE_LABEL, tbs.to_bytes(),
+    suite.verify_with_label(signature_public_key, SIGNATURE_LABEL, tbs,
                             authenticated.auth.signature)
 
 
@@ -155,10 +162,13 @@ def unprotect_public(
 
 def _guarded(nonce: bytes, reuse_guard: bytes) -> bytes:
     # §6.3.1: the first four bytes of the nonce are XORed with the reuse guard.
-    if len(nonce) < REUSE_GUARD_SIZE or len(reuse_guard) != REUSE_GUARD_SIZE:
+    size = len(nonce)
+    if size < REUSE_GUARD_SIZE or len(reuse_guard) != REUSE_GUARD_SIZE:
         raise ValueError("a reuse guard is XORed into the first 4 bytes of a nonce")
-    head = int.from_bytes(nonce[:REUSE_GUARD_SIZE], "big") ^ int.from_bytes(reuse_guard, "big")
-    return head.to_bytes(REUSE_GUARD_SIZE, "big") + nonce[REUSE_GUARD_SIZE:]
+    # One integer XOR of the whole nonce with the guard shifted onto its first 4 bytes.
+    shift = 8 * (size - REUSE_GUARD_SIZE)
+    guarded = int.from_bytes(nonce, "big") ^ (int.from_bytes(reuse_guard, "big") << shift)
+    return guarded.to_bytes(size, "big")
 
 
 def protect_private(
@@ -176,25 +186,24 @@ def protect_private(
     type) and deletes it. ``padding`` zero bytes hide the content length.
     """
     content = authenticated.content
-    if authenticated.wire_format != WireFormat.PRIVATE_MESSAGE:
+    if authenticated.wire_format != _PRIVATE:
         raise UsageError("content was signed for another wire format")
-    if content.sender.sender_type != SenderType.MEMBER or content.sender.leaf_index is None:
+    leaf = content.sender.leaf_index
+    if content.sender.sender_type != _MEMBER or leaf is None:
         raise UsageError("only members send PrivateMessages (§6.3)")
-    leaf = LeafIndex(content.sender.leaf_index)
     content_type = content.content_type
-    key = secret_tree.key_for_encryption(leaf, RatchetType.for_content(content_type))
+    key = secret_tree.key_for_encryption(LeafIndex(leaf), RatchetType.for_content(content_type))
     reuse_guard = rng.random_bytes(REUSE_GUARD_SIZE)
-    plaintext = PrivateMessageContent(content.body, authenticated.auth, padding).to_bytes()
-    shell = PrivateMessage(content.group_id, content.epoch, content_type,
-                           content.authenticated_data, b"", b"")
-    ciphertext = suite.aead_seal(key.key, _guarded(key.nonce, reuse_guard),
-                                 shell.content_aad.to_bytes(), plaintext)
+    plaintext = PrivateMessageContent.encode(content.body, authenticated.auth, padding)
+    sender_data_aad, content_aad = private_message_aads(
+        content.group_id, content.epoch, content_type, content.authenticated_data)
+    ciphertext = suite.aead_seal(key.key, _guarded(key.nonce, reuse_guard), content_aad,
+                                 plaintext)
     # §6.3.2: the sender data key is derived from a sample of the content ciphertext,
     # so encrypted sender data cannot be moved onto another message.
     sd = sender_data_key(suite, sender_data_secret, ciphertext)
-    sender_data = SenderData(leaf, key.generation, reuse_guard).to_bytes()
-    encrypted_sender_data = suite.aead_seal(sd.key, sd.nonce,
-                                            shell.sender_data_aad.to_bytes(), sender_data)
+    sender_data = SenderData.encode(leaf, key.generation, reuse_guard)
+    encrypted_sender_data = suite.aead_seal(sd.key, sd.nonce, sender_data_aad, sender_data)
     return PrivateMessage(content.group_id, content.epoch, content_type,
                           content.authenticated_data, encrypted_sender_data, ciphertext)
 
@@ -213,10 +222,11 @@ def unprotect_private(
     without it any leaf of the secret tree is accepted. Raises DecryptError,
     UnknownSenderError, the secret tree's generation errors, DecodeError.
     """
+    sender_data_aad, content_aad = private_message_aads(
+        message.group_id, message.epoch, message.content_type, message.authenticated_data)
     sd = sender_data_key(suite, sender_data_secret, message.ciphertext)
     sender_data = SenderData.from_bytes(
-        suite.aead_open(sd.key, sd.nonce, message.sender_data_aad.to_bytes(),
-                        message.encrypted_sender_data))
+        suite.aead_open(sd.key, sd.nonce, sender_data_aad, message.encrypted_sender_data))
     leaf = LeafIndex(sender_data.leaf_index)
     # §6.3.2: the leaf index MUST name a member of the group.
     if leaf >= secret_tree.n_leaves or (is_member is not None and not is_member(leaf)):
@@ -228,9 +238,9 @@ def unprotect_private(
         leaf, RatchetType.for_content(message.content_type), sender_data.generation)
     plaintext = suite.aead_open(staged.key.key, _guarded(staged.key.nonce,
                                                          sender_data.reuse_guard),
-                                message.content_aad.to_bytes(), message.ciphertext)
+                                content_aad, message.ciphertext)
     inner = PrivateMessageContent.from_bytes(plaintext, message.content_type)
     secret_tree.consume(staged)
     content = FramedContent(message.group_id, message.epoch, Sender.member(leaf),
                             message.authenticated_data, inner.body)
-    return AuthenticatedContent(WireFormat.PRIVATE_MESSAGE, content, inner.auth)
+    return AuthenticatedContent(_PRIVATE, content, inner.auth)

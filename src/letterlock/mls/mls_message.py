@@ -7,6 +7,7 @@ know has no length to skip, so an unknown ``wire_format`` is a DecodeError, as i
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Self, TypeAlias
 
@@ -18,6 +19,9 @@ from .framing import PublicMessage
 from .key_package import KeyPackage
 from .private_message import PrivateMessage
 from .welcome import GroupInfo, Welcome
+
+_HEAD = struct.Struct(">HH")  # version, wire_format
+_MLS10 = ProtocolVersion.MLS10  # bound once: Enum class attributes are slow to read
 
 MessageBody: TypeAlias = PublicMessage | PrivateMessage | Welcome | GroupInfo | KeyPackage
 
@@ -75,6 +79,16 @@ class MLSMessage(Struct):
         w.push_uint16(ProtocolVersion.MLS10)
         w.push_uint16(self.wire_format)
         self.body.push(w)
+
+    def to_bytes(self) -> bytes:
+        return self.encode(self.body)
+
+    @staticmethod
+    def encode(body: MessageBody) -> bytes:
+        """``MLSMessage(body).to_bytes()`` without building the envelope: every message
+        sent is encoded once, as a fixed head and then the body's own encoding
+        (PrivateMessage has a direct one, others are cached or pushed)."""
+        return _HEAD.pack(_MLS10, wire_format_of(body)) + body.to_bytes()
 
     @classmethod
     def pull(cls, r: Reader) -> Self:

@@ -216,7 +216,9 @@ class PublicTree:
         """The leaf node at ``index``, or None if blank. UsageError outside the tree."""
         if not 0 <= index < self._n_leaves:
             raise UsageError(f"leaf {index} is outside a tree of {self._n_leaves} leaves")
-        return cast(LeafNode | None, self._nodes[2 * index])
+        # A string type: no Union object built on every call (every message looks
+        # up its sender's leaf).
+        return cast("LeafNode | None", self._nodes[2 * index])
 
     def parent_node(self, index: NodeIndex) -> ParentNode | None:
         """The parent node at an odd ``index``, or None if blank."""

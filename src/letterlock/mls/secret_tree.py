@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from letterlock.codec import DecodeError, Reader, Writer
+from letterlock.codec import DecodeError, Reader, Writer, fast_init
 from letterlock.crypto import CipherSuite
 
 from . import tree_math
@@ -101,10 +101,20 @@ class RatchetType(Enum):
     HANDSHAKE = "handshake"
     APPLICATION = "application"
 
+    # Members are singletons compared by identity, so hashing by identity agrees with
+    # equality; it keeps the per-message ratchet lookup in C (Enum's __hash__ is Python).
+    __hash__ = object.__hash__
+
     @classmethod
     def for_content(cls, content_type: ContentType) -> RatchetType:
         """Application data uses the application ratchet; proposals and commits the other."""
-        return cls.APPLICATION if content_type == ContentType.APPLICATION else cls.HANDSHAKE
+        return _APPLICATION if content_type == _APPLICATION_CONTENT else _HANDSHAKE
+
+
+# Bound once: for_content runs for every message, and reading an Enum class attribute
+# runs EnumType's Python-level hooks in Python 3.11.
+_APPLICATION, _HANDSHAKE = RatchetType.APPLICATION, RatchetType.HANDSHAKE
+_APPLICATION_CONTENT = ContentType.APPLICATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,7 @@ class RatchetConfig:
             raise UsageError(f"bad max_forward_distance {self.max_forward_distance}")
 
 
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class RatchetKey:
     """The AEAD key and nonce of one generation of one sender ratchet."""
@@ -130,6 +141,7 @@ class RatchetKey:
     nonce: bytes = field(repr=False)
 
 
+@fast_init  # built for every message
 @dataclass(frozen=True, slots=True)
 class _State:
     """A ratchet's state: next generation, its secret, and retained unconsumed keys."""
@@ -139,6 +151,7 @@ class _State:
     retained: dict[int, KeyAndNonce]
 
 
+@fast_init  # built for every message received
 @dataclass(frozen=True, slots=True, eq=False)
 class StagedKey:
     """A derived decryption key not yet consumed; pass it to :meth:`SecretTree.consume`."""
@@ -154,19 +167,22 @@ class StagedKey:
 class _SenderRatchet:
     """One hash ratchet (§9.1); state changes only by replacing ``_state`` whole."""
 
-    __slots__ = ("_config", "_leaf", "_state", "_suite")
+    __slots__ = ("_config", "_leaf", "_sizes", "_state", "_suite")
 
     def __init__(self, suite: CipherSuite, leaf: LeafIndex, secret: bytes,
                  config: RatchetConfig) -> None:
         self._suite, self._leaf, self._config = suite, leaf, config
+        self._sizes = (suite.n_k, suite.n_n, suite.n_h)
         self._state = _State(0, secret, {})
 
-    def _step(self, secret: bytes, generation: int) -> tuple[KeyAndNonce, bytes]:
-        # ratchet_key/nonce_[j] and ratchet_secret_[j+1] = DeriveTreeSecret(secret_[j], ...)
-        s = self._suite
-        key = KeyAndNonce(s.derive_tree_secret(secret, "key", generation, s.n_k),
-                          s.derive_tree_secret(secret, "nonce", generation, s.n_n))
-        return key, s.derive_tree_secret(secret, "secret", generation, s.n_h)
+    def _step(self, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
+        # ratchet_key/nonce_[j] and ratchet_secret_[j+1] = DeriveTreeSecret(secret_[j], ...),
+        # i.e. ExpandWithLabel with the generation as a uint32 context (§9.1); callers
+        # keep generations within uint32. Returns (key, nonce, next secret).
+        expand, context = self._suite.expand_with_label, generation.to_bytes(4, "big")
+        n_k, n_n, n_h = self._sizes
+        return (expand(secret, "key", context, n_k), expand(secret, "nonce", context, n_n),
+                expand(secret, "secret", context, n_h))
 
     def derive(self, generation: int) -> tuple[RatchetKey, _State]:
         """The key for ``generation`` and the state after consuming it; no mutation."""
@@ -193,11 +209,11 @@ class _SenderRatchet:
             if state.retained else {}
         secret = state.secret
         for j in range(state.generation, generation):
-            skipped, secret = self._step(secret, j)
+            key, nonce, secret = self._step(secret, j)
             if j >= lowest_kept:
-                retained[j] = skipped
-        key, secret = self._step(secret, generation)
-        return _ratchet_key(generation, key), _State(generation + 1, secret, retained)
+                retained[j] = KeyAndNonce(key, nonce)
+        key, nonce, secret = self._step(secret, generation)
+        return RatchetKey(generation, key, nonce), _State(generation + 1, secret, retained)
 
     def stage(self, ratchet_type: RatchetType, generation: int) -> StagedKey:
         key, after = self.derive(generation)
@@ -214,10 +230,18 @@ class _SenderRatchet:
         self._state = self.derive(staged.key.generation)[1]
 
     def next(self) -> RatchetKey:
-        if self._state.generation > MAX_GENERATION:
+        state = self._state
+        generation = state.generation
+        if generation > MAX_GENERATION:
             raise UsageError(f"leaf {self._leaf}: all 2^32 generations are used up")
-        key, self._state = self.derive(self._state.generation)
-        return key
+        if state.retained:
+            ratchet_key, self._state = self.derive(generation)
+            return ratchet_key
+        # What derive() does for the next generation with nothing retained (always so
+        # for our own sending ratchet), without its bookkeeping: one step.
+        key, nonce, secret = self._step(state.secret, generation)
+        self._state = _State(generation + 1, secret, {})
+        return RatchetKey(generation, key, nonce)
 
 
 def _ratchet_key(generation: int, key: KeyAndNonce) -> RatchetKey:
@@ -278,7 +302,10 @@ class SecretTree:
 
         :raises UsageError: the ratchet has run through all 2^32 generations.
         """
-        return self._ratchet(leaf, ratchet_type).next()
+        # The ratchet exists after our first message of the epoch (and then ``leaf`` is
+        # inside the tree): one dict lookup on the path of every message we send.
+        ratchet = self._ratchets.get((leaf, ratchet_type)) or self._ratchet(leaf, ratchet_type)
+        return ratchet.next()
 
     def key_for_decryption(self, leaf: LeafIndex, ratchet_type: RatchetType,
                            generation: int) -> StagedKey:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from letterlock.codec import fast_init
 from letterlock.crypto import RandomSource
 from letterlock.crypto.signature import PrivateKey
 
@@ -45,8 +46,11 @@ from .errors import (
 from .proposals import check_sender_may_propose
 
 R6 = "RFC 9420 §6"
+# Read for every message sent: bound once (Enum class attributes are slow to read in 3.11).
+_PUBLIC = WireFormat.PUBLIC_MESSAGE
 
 
+@fast_init  # one for every message received
 @dataclass(frozen=True, slots=True)
 class Authenticated:
     """Content whose sender and signature were checked, and the epoch it belongs to."""
@@ -181,27 +185,27 @@ def _private(message: PrivateMessage, current: EpochState,
     return Authenticated(authenticated, state)
 
 
-def sign_member_content(state: EpochState, leaf_index: int, signer: PrivateKey,
+def sign_member_content(state: EpochState, sender: Sender, signer: PrivateKey,
                         body: Proposal | Commit | bytes, wire_format: WireFormat,
                         authenticated_data: bytes = b"",
                         confirmation_tag: bytes | None = None) -> AuthenticatedContent:
-    """Sign content from our leaf over the current GroupContext (§6.1)."""
-    content = FramedContent(state.context.group_id, state.epoch, Sender.member(leaf_index),
-                            authenticated_data, body)
-    return sign_content(state.suite, signer, wire_format, content, state.context,
-                        confirmation_tag)
+    """Sign content from our leaf (``sender``, a member) over the current GroupContext
+    (§6.1)."""
+    context = state.context
+    content = FramedContent(context.group_id, context.epoch, sender, authenticated_data, body)
+    return sign_content(state.suite, signer, wire_format, content, context, confirmation_tag)
 
 
 def protect(state: EpochState, authenticated: AuthenticatedContent, rng: RandomSource,
             padding: int = 0) -> bytes:
     """Frame signed content in the wire format it was signed for, as MLSMessage bytes."""
-    if authenticated.wire_format == WireFormat.PUBLIC_MESSAGE:
+    if authenticated.wire_format == _PUBLIC:
         public = protect_public(state.suite, authenticated, state.context,
                                 state.membership_key)
-        return MLSMessage(public).to_bytes()
+        return MLSMessage.encode(public)
     private = protect_private(state.suite, authenticated, state.secret_tree,
                               state.sender_data_secret, rng, padding=padding)
-    return MLSMessage(private).to_bytes()
+    return MLSMessage.encode(private)
 
 
 __all__ = ["Authenticated", "authenticate", "authenticate_public", "protect", "sign_member_content"]

@@ -293,7 +293,7 @@ def create_commit(
                           else ProposalOrRef(proposal=q.proposal) for q in proposals), path)
     # The signature does not cover the confirmation tag, and the tag depends on the
     # confirmed transcript hash, which covers the signature: sign, derive, then tag.
-    signed = sign_member_content(state, me, signer, commit, options.wire_format,
+    signed = sign_member_content(state, committer, signer, commit, options.wire_format,
                                  options.authenticated_data, confirmation_tag=b"")
     confirmed = confirmed_transcript_hash(suite, state.interim_transcript_hash, signed)
     context = with_confirmed(provisional, confirmed)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from letterlock.codec import fast_init
+
 from ..credentials import Credential
 from ..proposals import ReInit
 
 
+@fast_init  # one for every message received
 @dataclass(frozen=True, slots=True)
 class ApplicationMessage:
     """Decrypted application data from the member at leaf ``sender`` (§6.3)."""

@@ -93,6 +93,8 @@ class Group:
         """Internal: use the constructors."""
         self._state = state
         self._private = private
+        # Our Sender, built once per epoch rather than once per message sent.
+        self._me = Sender.member(private.leaf_index)
         # Parsed once and held by this group alone: signing is the hot path of encrypt.
         self._signer = state.suite.signing_key(signer)
         self._validator = credential_validator
@@ -311,10 +313,10 @@ class Group:
     def _propose(self, proposal: Proposal, rng: RandomSource | None) -> bytes:
         self._lifecycle = next_state(self._lifecycle, Op.PROPOSE)
         state = self._state
-        signed = sign_member_content(state, self.own_leaf, self._signer, proposal,
+        signed = sign_member_content(state, self._me, self._signer, proposal,
                                      self._config.wire_format_policy.value)
         ref = self.suite.make_proposal_ref(signed.to_bytes())
-        self._cache.add(QueuedProposal(proposal, Sender.member(self.own_leaf), ref))
+        self._cache.add(QueuedProposal(proposal, self._me, ref))
         return protect(state, signed, rng or self._rng)
 
     def propose_add(self, key_package: KeyPackage | bytes, *, now: int | None = None,
@@ -399,7 +401,7 @@ class Group:
         """
         next_state(self._lifecycle, Op.COMMIT)
         rng = rng or self._rng
-        me = Sender.member(self.own_leaf)
+        me = self._me
         proposals = self._referenced(by_reference, remove)
         proposals += [QueuedProposal(Proposal(Add(_key_package(kp))), me) for kp in add]
         proposals += [QueuedProposal(Proposal(Remove(leaf)), me) for leaf in remove]
@@ -533,7 +535,7 @@ class Group:
                 rng: RandomSource | None = None) -> bytes:
         """Application data as a PrivateMessage MLSMessage (§6.3)."""
         self._lifecycle = next_state(self._lifecycle, Op.ENCRYPT)
-        signed = sign_member_content(self._state, self.own_leaf, self._signer, data,
+        signed = sign_member_content(self._state, self._me, self._signer, data,
                                      WireFormat.PRIVATE_MESSAGE, authenticated_data)
         return protect(self._state, signed, rng or self._rng, padding)
 
@@ -674,6 +676,7 @@ class Group:
             self._past.append(self._state)
             del self._past[:-self._config.max_past_epochs]
         self._state, self._private = state, private
+        self._me = Sender.member(private.leaf_index)
         # §12.4: proposals and our pending update keys belong to the old epoch.
         self._cache.clear()
         self._own_update_keys.clear()

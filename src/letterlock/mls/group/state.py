@@ -30,6 +30,10 @@ class GroupState(Enum):
     INACTIVE = "inactive"
     REINIT = "awaiting reinit"
 
+    # Members are singletons compared by identity; hashing by identity agrees with that
+    # and keeps the table lookup every message makes in C (Enum's __hash__ is Python).
+    __hash__ = object.__hash__
+
 
 class Op(Enum):
     """Operations that depend on the state."""
@@ -46,6 +50,8 @@ class Op(Enum):
     REINIT_COMMITTED = "apply a ReInit commit"
     REINIT = "start the reinitialised group"
     BRANCH = "branch a new group"
+
+    __hash__ = object.__hash__  # as GroupState's
 
 
 _O, _P, _I = GroupState.OPERATIONAL, GroupState.PENDING_COMMIT, GroupState.INACTIVE
