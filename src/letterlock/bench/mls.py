@@ -10,7 +10,9 @@ Three tables follow the floor:
 - application messages (100-byte payload) encrypted and decrypted per second, with the
   floor of one message: a signature (or its verification), two AEAD operations (the
   content and the sender data, §6.3) and five ExpandWithLabel steps (the ratchet's key,
-  nonce and next secret, §9.1; the sender-data key and nonce, §6.3.2);
+  nonce and next secret, §9.1; the sender-data key and nonce, §6.3.2). The floor is run
+  as one operation in alternation with the message operation, and the ratio is the
+  median of the per-run ratios, so that a busy neighbour slows both alike;
 - commits at 10 to 10,000 members: create and process an add-one, a remove-one and an
   update (each with a path, the default of :meth:`Group.commit`), and a new member's join
   by Welcome, in a blank tree (one big Add) and a filled tree (every member has committed
@@ -27,8 +29,10 @@ groups included, takes about a minute on two cores; the last line says how long 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -88,37 +92,97 @@ def floor_table(floor: dict[str, Measurement], suite: CipherSuite) -> str:
 # ---- application messages ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class MessageCost:
+    """An application-message operation and its floor, timed in alternation."""
+
+    message: Measurement
+    floor: Measurement
+    ratio: float  # median of the per-run ratios
+
+
+def _floors(suite: CipherSuite) -> dict[str, Callable[[], object]]:
+    """The primitives one PrivateMessage is made of, as one operation each way: a
+    signature (or its verification), two AEAD operations (sender data and content) and
+    :data:`KDF_STEPS` ExpandWithLabel calls."""
+    rng = SeededRandom(b"bench-message-floor")
+    sig_priv, sig_pub = suite.generate_signature_key_pair(rng)
+    signing_key = suite.signing_key(sig_priv)
+    signature = suite.sign(sig_priv, PAYLOAD)
+    key, nonce = rng.random_bytes(suite.n_k), rng.random_bytes(suite.n_n)
+    sealed = suite.aead_seal(key, nonce, b"aad", PAYLOAD)
+    secret = rng.random_bytes(suite.n_h)
+
+    def kdf() -> None:
+        for _ in range(KDF_STEPS):
+            suite.expand_with_label(secret, "key", b"", suite.n_k)
+
+    def encrypt() -> None:
+        suite.sign(signing_key, PAYLOAD)
+        suite.aead_seal(key, nonce, b"aad", PAYLOAD)
+        suite.aead_seal(key, nonce, b"aad", PAYLOAD)
+        kdf()
+
+    def decrypt() -> None:
+        suite.verify(sig_pub, PAYLOAD, signature)
+        suite.aead_open(key, nonce, b"aad", sealed)
+        suite.aead_open(key, nonce, b"aad", sealed)
+        kdf()
+
+    return {"encrypt": encrypt, "decrypt": decrypt}
+
+
+def _alternating(operation: Callable[[], object], floor: Callable[[], object], runs: int,
+                 inner: int) -> MessageCost:
+    """Time ``operation`` and ``floor`` in alternation, ``inner`` calls per run each, so
+    that both see the same machine: on a shared, noisy machine the ratio of two figures
+    taken minutes apart says more about the neighbours than about the code."""
+    for _ in range(inner):  # warm-up
+        floor()
+    ops: list[float] = []
+    floors: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(inner):
+            floor()
+        middle = time.perf_counter()
+        for _ in range(inner):
+            operation()
+        ops.append((time.perf_counter() - middle) / inner)
+        floors.append((middle - start) / inner)
+    return MessageCost(summarize(ops), summarize(floors),
+                       statistics.median(o / f for o, f in zip(ops, floors, strict=True)))
+
+
 def application_messages(suite: CipherSuite, n: int, runs: int,
-                         inner: int = 200) -> tuple[Measurement, Measurement]:
-    """Seconds per encrypt (by the creator) and per decrypt (by the last member)."""
+                         inner: int = 200) -> tuple[MessageCost, MessageCost]:
+    """Encrypt (by the creator) and decrypt (by the last member), each next to its floor."""
     bench = blank_group(suite, n, seed=b"app %d" % n)
     sender, receiver = bench.committer, bench.receiver
+    floors = _floors(suite)
     # The operating system's randomness for the reuse guard, as an application uses:
     # the seeded stream that builds the groups reproducibly costs a SHAKE256 call.
     rng = SystemRandom()
     # Decrypt first, in order: the receiver would refuse to skip the thousands of
     # generations the encrypt runs use up (§15.3 bounds how far a ratchet may jump).
     messages = iter([sender.encrypt(PAYLOAD, rng=rng) for _ in range((runs + 1) * inner)])
-    decrypt = measure(lambda: receiver.process(next(messages)), runs=runs, inner=inner,
-                      warmup=1)
-    encrypt = measure(lambda: sender.encrypt(PAYLOAD, rng=rng), runs=runs, inner=inner,
-                      warmup=1)
+    for _ in range(inner):  # warm-up
+        receiver.process(next(messages))
+    decrypt = _alternating(lambda: receiver.process(next(messages)), floors["decrypt"],
+                           runs, inner)
+    encrypt = _alternating(lambda: sender.encrypt(PAYLOAD, rng=rng), floors["encrypt"],
+                           runs, inner)
     return encrypt, decrypt
 
 
-def application_table(suite: CipherSuite, floor: dict[str, Measurement], sizes: Sequence[int],
-                      runs: int) -> str:
-    kdf = KDF_STEPS * floor["HKDF ExpandWithLabel"].median
-    floors = {
-        "encrypt": floor["sign"].median + 2 * floor["AEAD seal (100 B)"].median + kdf,
-        "decrypt": floor["verify"].median + 2 * floor["AEAD open (100 B)"].median + kdf,
-    }
+def application_table(suite: CipherSuite, sizes: Sequence[int], runs: int) -> str:
     rows = []
     for n in sizes:
-        for name, m in zip(("encrypt", "decrypt"), application_messages(suite, n, runs),
-                           strict=True):
-            rows.append((f"{name}, {n} members", fmt_seconds(m.median), f"{m.per_second:,.0f}",
-                         fmt_seconds(floors[name]), f"{m.median / floors[name]:.2f}x"))
+        for name, cost in zip(("encrypt", "decrypt"), application_messages(suite, n, runs),
+                              strict=True):
+            rows.append((f"{name}, {n} members", fmt_seconds(cost.message.median),
+                         f"{cost.message.per_second:,.0f}", fmt_seconds(cost.floor.median),
+                         f"{cost.ratio:.2f}x"))
     return table(("application message (100 B)", "median", "per second", "floor",
                   "ratio"), rows)
 
@@ -202,8 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(floor_table(floor, suite))
     print()
     print("Application messages (floor: sign or verify + 2 AEAD + "
-          f"{KDF_STEPS} ExpandWithLabel)")
-    print(application_table(suite, floor, APP_SIZES, runs), flush=True)
+          f"{KDF_STEPS} ExpandWithLabel, timed in alternation; ratio: median of per-run "
+          "ratios)")
+    print(application_table(suite, APP_SIZES, runs), flush=True)
     print()
     commits, builds = commit_table(suite, sizes, runs)
     print(f"Commits and joins (median of {runs} epochs each; every commit has a path)")
