@@ -4,14 +4,15 @@ A real ``letterlock serve`` process runs on a free loopback port, on SQLite (a t
 data directory) and/or PostgreSQL (a fresh temporary database, dropped afterwards).
 Simulated devices live in this process (asyncio): they register and log in, build real
 MLS groups with :class:`letterlock.mls.group.Group`, and send well-formed MLS
-PrivateMessages pre-generated with ``Group.encrypt``. Receivers hold the mailbox WebSocket,
-read each Envelope's ``group_seq`` (they do not decrypt) and acknowledge with ack frames,
-so mailboxes stay short.
+PrivateMessages pre-generated with ``Group.encrypt``, as ``send`` frames on their mailbox
+WebSocket (as the SDK does while connected; one row repeats the 1:1 load over HTTP POST).
+Receivers hold the mailbox WebSocket, read each Envelope's ``group_seq`` (they do not
+decrypt) and acknowledge with ack frames, so mailboxes stay short.
 
 Measured, per backend:
 
 - **1:1**: ``--devices`` devices in pairs, each pair a two-member group with one sender;
-  recipient deliveries per second end to end with as many requests in flight as
+  recipient deliveries per second end to end with as many sends in flight as
   ``--window`` allows per sender, and p50/p99 from send to receipt;
 - the same **paced** at half the measured rate (open loop: latency counts from when a
   message was due, so a stalled server cannot hide its queue);
@@ -20,7 +21,9 @@ Measured, per backend:
   the server's RSS (``/proc/<pid>/status``) divided by the number of devices.
 
 Every load loop is bounded by a deadline (``--seconds``) and by its pre-generated
-messages; the drain after it is bounded too.
+messages; the drain after it is bounded too. Next to each rate, the server's own CPU time
+per message (all its threads, from ``/proc``): the figure that holds when the machine is
+shared and rates swing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import math
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +84,7 @@ class Row:
     p99: str
     target: str
     verdict: str
+    cpu: str = ""
 
 
 def _ms(seconds: float) -> str:
@@ -131,7 +135,8 @@ async def _server(backend: str, options: Options, tmp: Path,
         yield await stack.enter_async_context(running_server(tmp / name, url))
 
 
-def _load_rows(label: str, result: LoadResult, target: str, ok: bool | None) -> Row:
+def _load_rows(label: str, result: LoadResult, target: str, ok: bool | None,
+               cpu: float = 0.0) -> Row:
     note = ""
     if result.errors:
         note += f" ({result.errors} errors)"
@@ -140,9 +145,18 @@ def _load_rows(label: str, result: LoadResult, target: str, ok: bool | None) -> 
     if result.exhausted:
         note += " (message budget ran out)"
     note += f" [bench CPU {result.client_cpu:.0%}]"
+    per = f"{cpu / result.deliveries * 1e6:,.0f} µs" if result.deliveries else "-"
     return Row(label + note, f"{result.rate:,.0f}", _ms(result.percentile(50)),
                _ms(result.percentile(99)), target,
-               "" if ok is None else _verdict(ok))
+               "" if ok is None else _verdict(ok), per)
+
+
+async def _measured(server: ServerProcess, load: Awaitable[LoadResult]
+                    ) -> tuple[LoadResult, float]:
+    """Run ``load``; its result and the server CPU seconds it took."""
+    before = server.cpu()
+    result = await load
+    return result, server.cpu() - before
 
 
 async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> list[Row]:
@@ -170,28 +184,35 @@ async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> 
     try:
         await asyncio.sleep(0.5)  # the Welcomes are pushed and acknowledged first
         seconds, budget = options.seconds, int(options.seconds * BUDGET_1TO1)
-        full = await run_load(server.port, chats, seconds=seconds, window=options.window,
-                              budget=budget)
+        full, cpu = await _measured(server, run_load(
+            server.port, chats, seconds=seconds, window=options.window, budget=budget))
         rows.append(_load_rows(f"1:1, {pairs} chats, max rate", full,
-                               f">= {TARGET_1TO1_RATE:,}/s", full.rate >= TARGET_1TO1_RATE))
+                               f">= {TARGET_1TO1_RATE:,}/s", full.rate >= TARGET_1TO1_RATE,
+                               cpu))
         half = max(1.0, full.rate / 2)
-        paced = await run_load(server.port, chats, seconds=seconds, window=options.window,
-                               budget=int(half * seconds) + pairs, rate=half)
+        paced, cpu = await _measured(server, run_load(
+            server.port, chats, seconds=seconds, window=options.window,
+            budget=int(half * seconds) + pairs, rate=half))
         rows.append(_load_rows(f"1:1 paced at {half:,.0f}/s", paced,
                                f"p99 < {TARGET_PACED_P99 * 1e3:.0f} ms",
-                               paced.percentile(99) < TARGET_PACED_P99))
+                               paced.percentile(99) < TARGET_PACED_P99, cpu))
+        posted, cpu = await _measured(server, run_load(
+            server.port, chats, seconds=seconds, window=options.window, budget=budget,
+            http=True))
+        rows.append(_load_rows("1:1, max rate, sent as HTTP POSTs", posted, "", None, cpu))
         size = options.group_size
-        burst = await run_load(server.port, [room], seconds=seconds,
-                               window=options.group_window,
-                               budget=int(options.seconds * BUDGET_GROUP))
+        burst, cpu = await _measured(server, run_load(
+            server.port, [room], seconds=seconds, window=options.group_window,
+            budget=int(options.seconds * BUDGET_GROUP)))
         rows.append(_load_rows(f"group of {size}, max rate", burst,
-                               f">= {TARGET_GROUP_RATE:,}/s", burst.rate >= TARGET_GROUP_RATE))
+                               f">= {TARGET_GROUP_RATE:,}/s", burst.rate >= TARGET_GROUP_RATE,
+                               cpu))
         msgs = max(1.0, burst.rate / max(1, size - 1) / 2)
-        group_paced = await run_load(server.port, [room], seconds=seconds,
-                                     window=options.group_window,
-                                     budget=int(msgs * seconds) + 1, rate=msgs)
+        group_paced, cpu = await _measured(server, run_load(
+            server.port, [room], seconds=seconds, window=options.group_window,
+            budget=int(msgs * seconds) + 1, rate=msgs))
         rows.append(_load_rows(f"group of {size} paced at {msgs:,.0f} msg/s", group_paced,
-                               "", None))
+                               "", None, cpu))
     finally:
         flusher.cancel()
         await asyncio.gather(flusher, return_exceptions=True)
@@ -230,18 +251,20 @@ async def _bench_backend(backend: str, options: Options, tmp: Path) -> list[Row]
 
 def _print_table(backend: str, rows: Sequence[Row], elapsed: float) -> None:
     print(f"Backend {backend} ({elapsed:.0f} s)")
-    print(table(("scenario", "delivered/s", "p50", "p99", "target (SQLite)", ""),
-                [(r.scenario, r.rate, r.p50, r.p99, r.target, r.verdict) for r in rows]))
+    print(table(("scenario", "delivered/s", "p50", "p99", "server CPU/delivery",
+                 "target (SQLite)", ""),
+                [(r.scenario, r.rate, r.p50, r.p99, r.cpu, r.target, r.verdict)
+                 for r in rows]))
     print(flush=True)
 
 
 async def _main(options: Options) -> None:
     print("Letterlock delivery server, end to end over loopback: a real `letterlock serve` "
           "process;")
-    print("senders post real MLS PrivateMessages (pre-generated with Group.encrypt, suite 1, "
-          "100-byte payload);")
+    print("senders send real MLS PrivateMessages (pre-generated with Group.encrypt, suite 1, "
+          "100-byte payload) on their mailbox WebSocket;")
     print("receivers read the Envelope's group_seq from the WebSocket (no decryption) and ack.")
-    print(f"{options.seconds:g} s per load; {options.window} requests in flight per 1:1 sender, "
+    print(f"{options.seconds:g} s per load; {options.window} sends in flight per 1:1 sender, "
           f"{options.group_window} for the group sender; latency = send to receipt.")
     print()
     with tempfile.TemporaryDirectory(prefix="letterlock-bench-") as tmp:
@@ -263,9 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--idle-devices", type=int, default=None,
                         help="connected WebSockets for the memory figure (default 1000)")
     parser.add_argument("--window", type=int, default=2,
-                        help="requests in flight per 1:1 sender")
+                        help="sends in flight per 1:1 sender")
     parser.add_argument("--group-window", type=int, default=8,
-                        help="requests in flight for the group sender")
+                        help="sends in flight for the group sender")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/")
     parser.add_argument("--quick", action="store_true",
                         help="1 s loads, 16 devices, 200 idle WebSockets")

@@ -9,6 +9,7 @@ with SIGKILL and start it again on the same database and port, as a crash would.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ from types import TracebackType
 
 import httpx
 
-__all__ = ["ServerProcess", "free_port", "rss_bytes"]
+__all__ = ["ServerProcess", "cpu_seconds", "free_port", "rss_bytes"]
 
 
 def free_port() -> int:
@@ -36,6 +37,13 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time process ``pid`` has used so far, user plus system, every thread
+    (``utime`` + ``stime`` in ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class ServerProcess:
@@ -73,6 +81,12 @@ class ServerProcess:
         if self._proc is None:
             raise RuntimeError("the server is not running")
         return rss_bytes(self._proc.pid)
+
+    def cpu(self) -> float:
+        """The running server's CPU time so far, in seconds."""
+        if self._proc is None:
+            raise RuntimeError("the server is not running")
+        return cpu_seconds(self._proc.pid)
 
     def log_files(self) -> list[Path]:
         return [self.log_dir / "server.out", self.log_dir / "server.err"]
