@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Integer, Table, Update, bindparam, case, insert, select, update
+from sqlalchemy import Connection, Integer, Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -105,10 +105,9 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     if not live:
         return [r for r in results if r is not None]
 
-    group_seqs = _take(conn, groups, groups.c.group_id, groups.c.next_seq,
-                       Counter(batch[i].group_id for i in live), postgres)
-    device_seqs = _take(conn, devices, devices.c.id, devices.c.next_seq,
-                        Counter(d for i in live for d in recipients[i]), postgres)
+    group_seqs = _take(conn, groups, Counter(batch[i].group_id for i in live), postgres)
+    device_seqs = _take(conn, devices, Counter(d for i in live for d in recipients[i]),
+                        postgres)
     rows: list[dict[str, object]] = []
     for index in live:
         message = batch[index]
@@ -179,24 +178,17 @@ _STEP = {(table.name, postgres): _uniform_step(table, key, counter, postgres)
          for postgres in (False, True)}
 
 
-def _take(conn: Connection, table: Table, key: ColumnElement[object],
-          counter: ColumnElement[int], counts: Counter[object],
+def _take(conn: Connection, table: Table, counts: Counter[object],
           postgres: bool) -> dict[object, int]:
-    """Move each keyed row's counter up by its count in one ``UPDATE ... RETURNING``;
-    returns, per row that exists, the first of the numbers it took."""
-    keys = sorted(counts)  # type: ignore[type-var]
-    amounts = set(counts.values())
-    if len(amounts) == 1:  # the common case: one statement built once per table
-        rows = conn.execute(_STEP[table.name, postgres],
-                            {"keys": keys, "step": amounts.pop()})
-    else:
-        target = key.in_(keys)
-        if postgres:
-            target = key.in_(select(key).where(key.in_(keys)).order_by(key)
-                             .with_for_update().scalar_subquery())
-        step = case({k: counts[k] for k in keys}, value=key)
-        rows = conn.execute(update(table).where(target)
-                            .values({counter: counter + step}).returning(key, counter))
+    """Move each keyed row's counter up by its count, one ``UPDATE ... RETURNING`` per
+    distinct count (the statement is built once: a ``CASE`` per batch would be compiled
+    per batch); returns, per row that exists, the first of the numbers it took."""
+    by_amount: dict[int, list[object]] = {}
+    for k in sorted(counts):  # type: ignore[type-var]
+        by_amount.setdefault(counts[k], []).append(k)
+    rows = [row for amount, keys in sorted(by_amount.items())
+            for row in conn.execute(_STEP[table.name, postgres],
+                                    {"keys": keys, "step": amount})]
     first: dict[object, int] = {}
     for row_key, top in rows:
         found = bytes(row_key) if isinstance(row_key, memoryview) else row_key
