@@ -1,14 +1,22 @@
 """``letterlock audit`` over an in-memory log: an honest log passes run after run (the
-heads seen persist in the state file); a truncated or rewritten one fails; and the
+heads seen persist in the state file); a truncated or rewritten one fails; the server
+``--server`` names is the one audited (through the CLI, against a real server); and the
 security lines ``receive`` prints."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 
+from letterlock.cli import main
 from letterlock.client import NewDeviceOnAccount, SplitViewAlert
 from letterlock.client.audit import AuditState, run_audit
 from letterlock.client.commands import event_json, event_text
@@ -21,6 +29,9 @@ from letterlock.client.content import (
     text,
 )
 from letterlock.crypto import SeededRandom
+from letterlock.server.app import create_app
+from letterlock.server.process import free_port
+from letterlock.server.settings import Settings
 from letterlock.transparency import InconsistentLogError, MerkleLog, TransparencyError
 
 from .kt_fakes import LOG_PUBLIC, FakeLog
@@ -82,6 +93,54 @@ def test_a_rewritten_log_fails(tmp_path: Path) -> None:
     # the evidence stays in the state file: both heads of size 4
     heads = AuditState.load(state_file).tree_heads
     assert [h.tree_size for h in heads] == [4, 4] and heads[0].root_hash != heads[1].root_hash
+
+
+@contextmanager
+def serving(data_dir: Path) -> Iterator[str]:
+    """The server app under uvicorn in a thread of this process; yields its base URL.
+    (helpers.running_server starts a whole ``letterlock serve`` process: seconds.)"""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(data_dir=data_dir)),
+                                           host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_audit_without_a_token_needs_a_profile_on_that_server(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = str(tmp_path / "profile")
+
+    def audit(server: str) -> tuple[int, str, str]:
+        status = main(["--profile", profile, "--json", "audit", "--server", server])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    # no account at all: nothing to log in with
+    status, _out, err = audit("http://127.0.0.1:9")
+    assert status == 1 and "needs --auditor-token" in json.loads(err)["detail"]
+    assert "has no account" in json.loads(err)["detail"]
+    with serving(tmp_path / "server") as base:
+        assert main(["--profile", profile, "account", "register", "@auditee",
+                     "--server", base]) == 0
+        capsys.readouterr()
+        # the profile's own server (however the URL is spelt): its device logs in
+        status, out, _err = audit(base + "/")
+        assert status == 0 and json.loads(out)["ok"] and json.loads(out)["entries"] >= 1
+        # another server: refused, not the profile's server audited in its place
+        status, out, err = audit("http://127.0.0.1:9")
+        assert status == 1 and not out
+        detail = json.loads(err)["detail"]
+        assert "needs --auditor-token" in detail and f"registered on {base}" in detail
 
 
 def test_gossip_extension_round_trips() -> None:

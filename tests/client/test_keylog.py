@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,21 @@ from letterlock.client import (
     SplitViewAlert,
 )
 from letterlock.client.directory import CredentialPolicy, Directory, resolving
+from letterlock.client.errors import ServerError, server_error
 from letterlock.client.keylog import KeyLog
 from letterlock.client.processor import GroupProcessor
 from letterlock.client.safety import epoch_code, safety_number
 from letterlock.client.store import Store
 from letterlock.client.transport import ClaimProof, DeviceInfo
 from letterlock.protocol.envelope import EnvelopeKind
-from letterlock.transparency import InconsistentLogError, LogAction, SplitViewError
+from letterlock.transparency import (
+    ConsistencyProof,
+    InconsistentLogError,
+    LogAction,
+    MerkleLog,
+    SignedTreeHead,
+    SplitViewError,
+)
 
 from .kt_fakes import FakeLog, keylog_for, open_store
 from .test_processor import World
@@ -204,6 +213,67 @@ def test_split_view_error_is_raised_for_the_same_size(tmp_path: Path) -> None:
         await kt.refresh()
         with pytest.raises(SplitViewError):
             await kt.check_head(fork.head())
+
+    run(tmp_path, body)
+
+
+@dataclass
+class ShrinkingLog(FakeLog):
+    """Answers a head request beyond its size like the real server and Api do (400
+    ``beyond_log``, a RejectedError); ``refusal``, when set, answers every one."""
+
+    refusal: ServerError | None = None
+
+    async def tree_head(self, since: int) -> tuple[SignedTreeHead, ConsistencyProof | None]:
+        if self.refusal is not None:
+            raise self.refusal
+        if since > self.merkle.size:
+            raise server_error(400, "beyond_log",
+                               f"the log has {self.merkle.size} entries, not {since}")
+        return await super().tree_head(since)
+
+    def truncate(self, keep: int) -> None:
+        """Drop every entry past ``keep`` and sign fresh heads for what is left."""
+        self.entries, self.openings = self.entries[:keep], self.openings[:keep]
+        self.merkle = MerkleLog()
+        for entry in self.entries:
+            self.merkle.append(entry.to_bytes())
+        self.heads = {}
+
+
+def test_a_truncated_log_is_an_inconsistency(tmp_path: Path) -> None:
+    log = ShrinkingLog()
+    for n, key in enumerate((KEY_A, KEY_B, KEY_C)):
+        log.add("@alice", f"alice-{n}", key)
+    gossiped = log.head()  # size 3: a head bob was shown, signed by the log
+    log.add("@bob", "bob-1", KEY_GHOST)
+    seen: list[Event] = []
+
+    async def body(store: Store) -> None:
+        kt = await keylog_for(store, log, "@alice", "alice-0", KEY_A, seen)
+        held = await kt.refresh()
+        assert held.tree_size == 4
+        log.truncate(2)  # the log now denies entries it signed for
+
+        with pytest.raises(InconsistentLogError) as caught:
+            await kt.refresh()
+        assert caught.value.previous == held  # the evidence: a signed head of 4 entries
+        assert "4 entries" in str(caught.value)
+        assert isinstance(seen[-1], SplitViewAlert) and "4 entries" in seen[-1].detail
+        assert kt.latest == held  # nothing accepted
+        # a gossiped older head the log signed, and now denies, is no better
+        [alert] = await kt.check_gossip(gossiped.to_bytes(), b"g" * 32, "@bob")
+        assert isinstance(alert, SplitViewAlert) and "3 entries" in alert.detail
+
+        # any other refusal stays the server's error, with no alert
+        seen.clear()
+        for refusal in (server_error(400, "bad_request", "since must be a number"),
+                        server_error(503, "beyond_log", "odd, but not the answer")):
+            log.refusal = refusal
+            with pytest.raises(ServerError) as other:
+                await kt.refresh()
+            assert other.value is refusal
+        assert not seen
 
     run(tmp_path, body)
 

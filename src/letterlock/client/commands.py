@@ -32,6 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import segno
 
 from letterlock.transparency import AuditReport, TransparencyError
@@ -40,7 +41,7 @@ from .audit import AuditState, run_audit
 from .client import Account, Client, Device
 from .content import Text
 from .conversations import Conversation
-from .errors import ClientError, ServerError
+from .errors import ClientError, NotRegistered, ServerError
 from .events import (
     ContactDevicesChanged,
     ConversationJoined,
@@ -334,15 +335,20 @@ _COMMANDS: dict[tuple[str, str], Callable[[Client, argparse.Namespace],
 
 
 async def _audit(args: argparse.Namespace) -> tuple[Any, str] | int:
-    """Replay the log of ``--server``; exit 1 and say what broke if it is broken."""
+    """Replay the log of ``--server``; exit 1 and say what broke if it is broken.
+
+    Without ``--auditor-token`` the profile's device logs in to read the log, which
+    only works on the server it is registered on: for any other server this refuses
+    (a ClientError, exit 1) rather than audit the profile's server instead.
+    """
     state_path = Path(args.state) if args.state else None
     state = AuditState.load(state_path) if state_path else AuditState()
     api = Api(args.server)
     try:
         if args.auditor_token is None:
-            # A device's own login reads the log too (the profile's account).
             async with Client.open(args.profile) as client:
-                report = await _audited(client.api, state, None, state_path)
+                report = await _audited(_device_api(client, api.server_url), state, None,
+                                        state_path)
         else:
             report = await _audited(api, state, args.auditor_token, state_path)
     except TransparencyError as exc:
@@ -362,6 +368,29 @@ async def _audit(args: argparse.Namespace) -> tuple[Any, str] | int:
             f"{report.removed} removed), {report.tree_heads} tree heads consistent"
             + (f"; removals of unknown devices at {list(report.removals_of_unknown)}"
                if report.removals_of_unknown else ""))
+
+
+def _device_api(client: Client, server_url: str) -> Api:
+    """The profile's logged-in API, if its account is on ``server_url``.
+
+    :raises ClientError: the profile has no account there: an auditor token is needed.
+    """
+    try:
+        registered_on: str | None = client.account().server_url
+    except NotRegistered:
+        registered_on = None
+    if registered_on is None or _origin(registered_on) != _origin(server_url):
+        where = ("has no account" if registered_on is None
+                 else f"is registered on {registered_on}")
+        raise ClientError(f"auditing {server_url} needs --auditor-token: this profile "
+                          f"{where}, so its device cannot log in there")
+    return client.api
+
+
+def _origin(url: str) -> tuple[str, str, int | None, str]:
+    """``url`` as compared for "the same server" (case, default port, trailing /)."""
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port, parsed.path.rstrip("/")
 
 
 async def _audited(api: Api, state: AuditState, token: str | None,

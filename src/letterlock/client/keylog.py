@@ -69,7 +69,14 @@ from letterlock.transparency import (
     verify_consistency,
 )
 
-from .errors import BadLogAnswer, ClientError, CorruptProfile, KeyNotLogged, TransportError
+from .errors import (
+    BadLogAnswer,
+    ClientError,
+    CorruptProfile,
+    KeyNotLogged,
+    ServerError,
+    TransportError,
+)
 from .events import (
     ContactDevicesChanged,
     DeviceRemovedFromAccount,
@@ -263,8 +270,9 @@ class KeyLog:
     async def refresh(self) -> SignedTreeHead:
         """Fetch the log's newest head and accept it if it extends the held one.
 
-        :raises InconsistentLogError: (incl. SplitViewError) it does not: an alert
-            is emitted too; :raises BadSignatureError; :raises TransportError.
+        :raises InconsistentLogError: (incl. SplitViewError) it does not, or the log
+            denies having as many entries as the held head (truncated): an alert is
+            emitted too; :raises BadSignatureError; :raises TransportError.
         """
         async with self._lock:
             try:
@@ -276,10 +284,32 @@ class KeyLog:
 
     async def _refresh(self) -> SignedTreeHead:
         held = self._verifier.latest
-        head, proof = await self._source.tree_head(held.tree_size if held else 0)
+        if held is None:
+            head, proof = await self._source.tree_head(0)
+        else:
+            head, proof = await self._tree_head_since(held)
         self._verifier.update(head, proof)
         await self._save(VERIFIER, self._verifier.to_bytes())
         return head
+
+    async def _tree_head_since(self, signed: SignedTreeHead) -> tuple[
+            SignedTreeHead, ConsistencyProof | None]:
+        """The log's newest head, with a consistency proof from ``signed`` (a head the
+        log signed, already verified).
+
+        :raises InconsistentLogError: the log says it is smaller than ``signed`` (400
+            ``beyond_log``): it signed those entries and now denies them, so the log
+            was truncated; ``previous`` is ``signed``, the evidence.
+            :raises TransportError.
+        """
+        try:
+            return await self._source.tree_head(signed.tree_size)
+        except ServerError as exc:
+            if exc.status != 400 or exc.code != "beyond_log":
+                raise
+            raise InconsistentLogError(
+                f"the log signed a tree head of {signed.tree_size} entries and now says "
+                f"it has fewer ({exc.detail})", signed) from exc
 
     async def check_head(self, sth: SignedTreeHead) -> None:
         """Return if ``sth`` lies on the history this client follows (a prefix of the
@@ -313,7 +343,7 @@ class KeyLog:
                                            held, sth)
             return
         for _attempt in range(3):
-            current, proof = await self._source.tree_head(sth.tree_size)
+            current, proof = await self._tree_head_since(sth)
             if current.tree_size != held.tree_size or current.root_hash != held.root_hash:
                 held = await self._refresh()  # the log grew meanwhile; catch up first
                 if (current.tree_size, current.root_hash) != (held.tree_size,

@@ -44,8 +44,8 @@ class Services:
         transparency = TransparencyService(store, settings, load_or_create_log_key(settings),
                                            random)
         return cls(settings, store, bus,
-                   AccountService(store, settings, random, auth.forget_device,
-                                  transparency=transparency),
+                   AccountService(store, settings, random, transparency=transparency,
+                                  revoke_device=auth.revoke_device),
                    auth,
                    KeyPackageService(store, settings, transparency),
                    MailboxService(store, settings, bus),

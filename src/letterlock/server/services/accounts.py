@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,16 +41,17 @@ class DeviceInfo:
 
 
 class AccountService:
-    def __init__(self, store: Store, settings: Settings, random: Random = system_random,
-                 on_device_removed: Callable[[str], None] | None = None, *,
-                 transparency: TransparencyService) -> None:
+    def __init__(self, store: Store, settings: Settings, random: Random = system_random, *,
+                 transparency: TransparencyService,
+                 revoke_device: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._store = store
         # Every device change appends to the key transparency log in its transaction.
         self._log = transparency
         self._settings = settings
         self._random = random
-        # Told after a removal commits (the auth service forgets the device's tokens).
-        self._on_device_removed = on_device_removed
+        # Awaited after a removal commits, before remove_device returns: every node
+        # forgets the device's cached tokens (AuthService.revoke_device).
+        self._revoke_device = revoke_device
 
     async def create_invite(self, now: int) -> str:
         """A new single-use invite code (shown once; the store keeps only its hash)."""
@@ -145,7 +146,8 @@ class AccountService:
     async def remove_device(self, actor_id: str, target_id: str, nonce: bytes,
                             signature: bytes, now: int) -> None:
         """Remove ``target_id`` (the actor itself or another device of its account),
-        revoking its tokens and dropping its KeyPackages and mailbox.
+        revoking its tokens and dropping its KeyPackages and mailbox. Returns once the
+        revocation is published to the other nodes (AuthService.revoke_device).
 
         Raises NotFound (target), Forbidden (another account's device), Unauthorized
         (nonce, signature), Conflict (the account's last device).
@@ -170,8 +172,8 @@ class AccountService:
             appended = await self._log.append(conn, LogAction.REMOVED, actor.handle, target_id,
                                               target.signature_key, target.cipher_suite, now)
         self._log.committed(appended)
-        if self._on_device_removed is not None:
-            self._on_device_removed(target_id)
+        if self._revoke_device is not None:
+            await self._revoke_device(target_id)
 
     @staticmethod
     async def _take_nonce(conn: AsyncConnection, nonce: bytes, purpose: str,

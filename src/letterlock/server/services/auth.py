@@ -7,18 +7,17 @@ tokens, so revocation is immediate.
 
 Every request authenticates, so a token's device is remembered for at most
 :data:`CACHE_SECONDS` (never past the token's own expiry), keyed by the token's hash.
-Removing a device through :class:`~.accounts.AccountService` forgets its entries at once
-on this node (:meth:`AuthService.forget_device`) and, once the app has attached the bus
+Removing a device through :class:`~.accounts.AccountService` awaits
+:meth:`AuthService.revoke_device` before the removal returns: it forgets the device's
+entries on this node and, once the app has attached the bus
 (:meth:`AuthService.attach_bus`), publishes the revocation so that every other node of a
 cluster forgets them too, as soon as the bus delivers it (milliseconds) rather than when
 the cache entry expires. If the bus loses revocations (Redis reconnects), the nodes drop
-their whole cache. :meth:`AuthService.revoke_device` is the awaitable form: it returns
-once the revocation is published.
+their whole cache.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from dataclasses import dataclass
@@ -57,7 +56,6 @@ class AuthService:
         # token hash -> (device, cached until); see the module docstring.
         self._cache: dict[bytes, tuple[DeviceRow, int]] = {}
         self._bus: Bus | None = None
-        self._publishing: set[asyncio.Task[None]] = set()
 
     def attach_bus(self, bus: Bus) -> None:
         """Share revocations with the other nodes over ``bus`` (the app does this at start)."""
@@ -116,21 +114,6 @@ class AuthService:
             self._cache.clear()
         self._cache[key] = (device, min(now + CACHE_SECONDS, found[1]))
         return device
-
-    def forget_device(self, device_id: str) -> None:
-        """``device_id`` was removed: drop its cached tokens here, and publish the
-        revocation to the other nodes in the background (see :meth:`revoke_device` to
-        wait for it)."""
-        self._drop(device_id)
-        if self._bus is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop: nothing can be published from here
-            return
-        task = loop.create_task(self._publish(device_id))
-        self._publishing.add(task)
-        task.add_done_callback(self._publishing.discard)
 
     async def revoke_device(self, device_id: str) -> None:
         """Drop ``device_id``'s cached tokens here and return once every node was told."""
