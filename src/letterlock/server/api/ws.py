@@ -110,6 +110,9 @@ class _Out:
 
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
+        # Held, not looked up per frame: on Python 3.11 every asyncio.get_running_loop()
+        # (create_task, a bare create_future) makes a getpid() system call.
+        self._loop = asyncio.get_running_loop()
         self._queued: list[dict[str, Any] | str] = []
         self._written: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -122,10 +125,10 @@ class _Out:
         written."""
         self._queued.extend(frames)
         if self._written is None:
-            self._written = asyncio.get_running_loop().create_future()
+            self._written = self._loop.create_future()
         written = self._written
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+            self._writer = self._loop.create_task(self._write())
         await written
 
     async def _write(self) -> None:
@@ -188,12 +191,13 @@ class _Sends:
         self._services = services
         self._token = token
         self._slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self._loop = asyncio.get_running_loop()  # held: see _Out
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
 
     async def start(self, client_msg_id: str, group_id: bytes, message: bytes) -> None:
         await self._slots.acquire()  # back-pressure: no more reading until a slot frees
-        task = asyncio.create_task(self._run(client_msg_id, group_id, message))
+        task = self._loop.create_task(self._run(client_msg_id, group_id, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

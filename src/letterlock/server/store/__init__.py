@@ -73,6 +73,9 @@ class Store:
                                if writer is not None else None)
         # Queued writes: a work, or a (run_many, operation) pair to merge with its kind.
         # (a work or a (run_many, operation) pair, its future, whether it may be relaxed)
+        # The loop the store serves, held once known: on Python 3.11 each
+        # asyncio.get_running_loop() is a getpid() system call, and writes are hot.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[Work[Any] | tuple[RunMany, Any], asyncio.Future[Any],
                                   bool]] = []
         self._batcher: asyncio.Task[None] | None = None
@@ -125,10 +128,11 @@ class Store:
         if self._write_lock is None:
             async with self.transaction(mode) as conn:
                 return await conn.run_sync(work)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = self._loop or self._bind_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._pending.append((work, future, mode == RELAXED))
         if self._batcher is None:
-            self._batcher = asyncio.create_task(self._drain())
+            self._batcher = loop.create_task(self._drain())
         return await future
 
     async def write_many(self, run_many: Callable[[Connection, list[Op]], list[T]],
@@ -145,11 +149,16 @@ class Store:
             async with self.transaction(mode) as conn:
                 results = await conn.run_sync(run_many, [operation])
             return results[0]
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = self._loop or self._bind_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._pending.append(((run_many, operation), future, mode == RELAXED))
         if self._batcher is None:
-            self._batcher = asyncio.create_task(self._drain())
+            self._batcher = loop.create_task(self._drain())
         return await future
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     async def _drain(self) -> None:
         try:
@@ -165,7 +174,7 @@ class Store:
                                                  asyncio.Future[Any], bool]]) -> None:
         live = [(work, future) for work, future, _ in batch if not future.done()]
         relaxed = all(may_relax for _, future, may_relax in batch if not future.done())
-        loop = asyncio.get_running_loop()
+        loop = self._loop or self._bind_loop()
         try:
             # Shielded: should this task be cancelled (shutdown), the write lock stays
             # held until the thread has finished the batch.
