@@ -5,9 +5,10 @@
 functions that take the transaction's connection, so a service composes several of them
 atomically. Rows come back as frozen dataclasses, never as SQLAlchemy objects.
 
-Hot writes (a send's fan-out, an acknowledgement) go through :meth:`Store.write`, which on
-SQLite commits concurrent calls together on a writer thread: one hop and one fsync for
-many messages, and each caller still answers only after its own writes are on disk. Those
+Hot writes (a send's fan-out, an acknowledgement) go through :meth:`Store.write` and
+:meth:`Store.write_many`, which commit concurrent calls together — on SQLite on a writer
+thread, one hop and one fsync for many messages; on PostgreSQL on one connection, one
+transaction — and each caller still answers only after its own writes are committed. Those
 domain functions are plain functions of a synchronous connection; an async transaction
 calls them through ``AsyncConnection.run_sync``.
 """
@@ -15,6 +16,7 @@ calls them through ``AsyncConnection.run_sync``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -121,13 +123,10 @@ class Store:
         returns only after that commit, so nothing is answered before it is on disk. A
         call that raises rolls back its savepoint only. A batch is durable if any of its
         calls is; a batch of :data:`RELAXED` calls only (acknowledgements, say) commits
-        without an fsync. On PostgreSQL, whose concurrent commits already share WAL
-        flushes, it is a plain transaction in ``mode``, the same function run through
-        :meth:`AsyncConnection.run_sync`.
+        without an fsync. PostgreSQL batches the same way, through
+        :meth:`AsyncConnection.run_sync` on one connection: one transaction and a few
+        round trips for many writes instead of a transaction each.
         """
-        if self._write_lock is None:
-            async with self.transaction(mode) as conn:
-                return await conn.run_sync(work)
         loop = self._loop or self._bind_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((work, future, mode == RELAXED))
@@ -139,16 +138,11 @@ class Store:
                          operation: Op, mode: str = DURABLE) -> T:
         """Queue ``operation`` for ``run_many``, which writes a whole list of operations of
         its kind in a few statements and returns one result per operation, in order. On
-        SQLite every operation queued for the same ``run_many`` by the time the writer
-        thread takes the batch is merged into one call (one statement per step for the
-        lot, not per operation); on PostgreSQL each call is its own transaction with a
-        list of one, in ``mode`` (see :meth:`write`). If a merged call raises, each of its
-        operations is run again alone in its own savepoint, so an error stays with the
-        operation that caused it."""
-        if self._write_lock is None:
-            async with self.transaction(mode) as conn:
-                results = await conn.run_sync(run_many, [operation])
-            return results[0]
+        Every operation queued for the same ``run_many`` by the time the batch is taken is
+        merged into one call (one statement per step for the lot, not per operation),
+        in the batch's transaction (see :meth:`write`). If a merged call raises, each of
+        its operations is run again alone in its own savepoint, so an error stays with
+        the operation that caused it."""
         loop = self._loop or self._bind_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append(((run_many, operation), future, mode == RELAXED))
@@ -163,8 +157,7 @@ class Store:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                assert self._write_lock is not None
-                async with self._write_lock:
+                async with self._write_lock or contextlib.nullcontext():
                     batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                     await self._run_batch(batch)
         finally:
@@ -175,12 +168,16 @@ class Store:
         live = [(work, future) for work, future, _ in batch if not future.done()]
         relaxed = all(may_relax for _, future, may_relax in batch if not future.done())
         loop = self._loop or self._bind_loop()
+        items = [work for work, _ in live]
         try:
             # Shielded: should this task be cancelled (shutdown), the write lock stays
-            # held until the thread has finished the batch.
-            outcomes = await asyncio.shield(loop.run_in_executor(
-                self._writer_thread, self._run_batch_sync, [work for work, _ in live],
-                relaxed))
+            # held until the batch is done.
+            if self._writer_thread is not None:
+                running: asyncio.Future[list[Outcome]] = loop.run_in_executor(
+                    self._writer_thread, self._run_batch_sync, items, relaxed)
+            else:
+                running = loop.create_task(self._run_batch_async(items, relaxed))
+            outcomes = await asyncio.shield(running)
         except BaseException as exc:  # the commit failed: nothing of the batch stands
             for _work, future in live:
                 if not future.done():
@@ -198,34 +195,45 @@ class Store:
 
     def _run_batch_sync(self, items: list[Work[Any] | tuple[RunMany, Any]],
                         relaxed: bool) -> list[Outcome]:
-        # On the writer thread. Optimistic: every call in one transaction with no
-        # savepoints (two statements fewer per call), mergeable operations merged per
-        # kind. Should anything raise, the whole transaction is rolled back and the batch
-        # runs again call by call, each in its own savepoint, so only the failing one
-        # fails. A call may therefore run twice; it only touches the database, so the
-        # first run leaves no trace.
+        """SQLite: the batch on the writer thread's connection."""
         assert self._writer is not None
         with self._writer.connect() as conn:
-            if relaxed:
-                conn = conn.execution_options(**{TX_MODE: RELAXED})
-            try:
-                with conn.begin():
-                    return self._merged(conn, items)
-            except Exception:  # every call is retried alone below
-                pass
-            outcomes: list[Outcome] = []
+            return self._run_batch_on(conn, items, relaxed)
+
+    async def _run_batch_async(self, items: list[Work[Any] | tuple[RunMany, Any]],
+                               relaxed: bool) -> list[Outcome]:
+        """PostgreSQL: the batch on a pooled connection, through ``run_sync``."""
+        async with self.engine.connect() as conn:
+            outcomes: list[Outcome] = await conn.run_sync(self._run_batch_on, items, relaxed)
+        return outcomes
+
+    def _run_batch_on(self, conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]],
+                      relaxed: bool) -> list[Outcome]:
+        # Optimistic: every call in one transaction with no savepoints (two statements
+        # fewer per call), mergeable operations merged per kind. Should anything raise,
+        # the whole transaction is rolled back and the batch runs again call by call,
+        # each in its own savepoint, so only the failing one fails. A call may therefore
+        # run twice; it only touches the database, so the first run leaves no trace.
+        if relaxed:
+            conn = conn.execution_options(**{TX_MODE: RELAXED})
+        try:
             with conn.begin():
-                for item in items:
-                    try:
-                        with conn.begin_nested():
-                            if isinstance(item, tuple):
-                                run_many, operation = item
-                                outcomes.append((None, run_many(conn, [operation])[0]))
-                            else:
-                                outcomes.append((None, item(conn)))
-                    except Exception as exc:  # only this call's savepoint is rolled back
-                        outcomes.append((exc, None))
-            return outcomes
+                return self._merged(conn, items)
+        except Exception:  # every call is retried alone below
+            pass
+        outcomes: list[Outcome] = []
+        with conn.begin():
+            for item in items:
+                try:
+                    with conn.begin_nested():
+                        if isinstance(item, tuple):
+                            run_many, operation = item
+                            outcomes.append((None, run_many(conn, [operation])[0]))
+                        else:
+                            outcomes.append((None, item(conn)))
+                except Exception as exc:  # only this call's savepoint is rolled back
+                    outcomes.append((exc, None))
+        return outcomes
 
     @staticmethod
     def _merged(conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]]

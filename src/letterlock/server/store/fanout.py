@@ -7,7 +7,7 @@ of messages (every one queued while the previous batch was being written, see
 :meth:`letterlock.server.store.Store.write_many`) in five statements whatever the batch
 size: the groups' epochs, the sent-message records (which also tells which client ids
 were used before), the groups' sequence numbers, the recipients' mailbox sequence numbers,
-and the mailbox entries. A batch of one is the same code, which is what PostgreSQL runs.
+and the mailbox entries. Both databases run it the same way.
 
 Each message gets its own verdict (:class:`FanOutResult`); a message that fails a check
 writes nothing. On PostgreSQL the rows whose counters move are locked in key order first,
@@ -171,6 +171,9 @@ def _uniform_step(table: Table, key: ColumnElement[object], counter: ColumnEleme
             .returning(key, counter))
 
 
+_LOCK = {table.name: select(key).where(key.in_(bindparam("keys", expanding=True)))
+         .order_by(key).with_for_update()
+         for table, key in ((groups, groups.c.group_id), (devices, devices.c.id))}
 # Built once (immutable): the counters' common update, per table and dialect.
 _STEP = {(table.name, postgres): _uniform_step(table, key, counter, postgres)
          for table, key, counter in ((groups, groups.c.group_id, groups.c.next_seq),
@@ -186,6 +189,10 @@ def _take(conn: Connection, table: Table, counts: Counter[object],
     by_amount: dict[int, list[object]] = {}
     for k in sorted(counts):  # type: ignore[type-var]
         by_amount.setdefault(counts[k], []).append(k)
+    if postgres and len(by_amount) > 1:
+        # Lock every row first, in key order (each statement below locks only its own
+        # keys), so that batches on several nodes always lock in the same order.
+        conn.execute(_LOCK[table.name], {"keys": sorted(counts)})  # type: ignore[type-var]
     rows = [row for amount, keys in sorted(by_amount.items())
             for row in conn.execute(_STEP[table.name, postgres],
                                     {"keys": keys, "step": amount})]
