@@ -27,22 +27,11 @@ from letterlock.crypto import SeededRandom
 from letterlock.transparency import LogAction
 
 from .helpers import running_server
-from .kt_fakes import START, FakeLog, keylog_for, open_store
+from .kt_fakes import START, FakeLog, keylog_for
+from .test_keylog import KEY_A, KEY_B, KEY_C, KEY_GHOST, run
 from .test_transparency_e2e import add_device_behind_the_clients_back
 
-KEY_A, KEY_B, KEY_C, KEY_GHOST = (bytes([n]) * 32 for n in (1, 2, 3, 4))
 EXPIRES = START // 1000 + 3600  # an approval's nonce expiry, in Unix seconds
-
-
-def run(tmp_path: Path, body: Any) -> None:
-    async def scenario() -> None:
-        store = await open_store(tmp_path / "profile")
-        try:
-            await body(store)
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
 
 
 def test_an_approved_key_is_our_own_link_once(tmp_path: Path) -> None:

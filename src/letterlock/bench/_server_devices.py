@@ -128,6 +128,18 @@ async def create_group(http: httpx.AsyncClient, group_id: bytes, owner: BenchDev
     return group
 
 
+async def open_mailbox(url: str, device: BenchDevice) -> tuple[ClientConnection, int]:
+    """The device's mailbox WebSocket, past its hello: the connection and the device's
+    acknowledged sequence. Offers permessage-deflate like the SDK's connection does (the
+    websockets default); the server decides whether to accept it."""
+    ws = await connect(url, additional_headers=device.headers, max_size=1 << 20,
+                       open_timeout=30)
+    hello = json.loads(await ws.recv())
+    if hello.get("type") != "hello":
+        raise RuntimeError(f"unexpected first frame {hello!r}")
+    return ws, int(hello["acked"])
+
+
 class Sender:
     """One keep-alive HTTP/1.1 connection of a device, posting JSON bodies."""
 
@@ -183,11 +195,7 @@ class SocketSender:
 
     @classmethod
     async def open(cls, url: str, device: BenchDevice) -> SocketSender:
-        ws = await connect(url, additional_headers=device.headers, max_size=1 << 20,
-                           open_timeout=30)
-        hello = json.loads(await ws.recv())
-        if hello.get("type") != "hello":
-            raise RuntimeError(f"unexpected first frame {hello!r}")
+        ws, _acked = await open_mailbox(url, device)
         return cls(ws)
 
     async def _read(self) -> None:
@@ -238,15 +246,9 @@ class Receiver:
 
     @classmethod
     async def open(cls, url: str, device: BenchDevice) -> Receiver:
-        # Offers permessage-deflate like the SDK's connection does (the websockets
-        # default); the server decides whether to accept it.
-        ws = await connect(url, additional_headers=device.headers, max_size=1 << 20,
-                           open_timeout=30)
-        hello = json.loads(await ws.recv())
-        if hello.get("type") != "hello":
-            raise RuntimeError(f"unexpected first frame {hello!r}")
+        ws, acked = await open_mailbox(url, device)
         receiver = cls(ws)
-        receiver._seen = receiver._acked = int(hello["acked"])
+        receiver._seen = receiver._acked = acked
         return receiver
 
     def start(self) -> None:
