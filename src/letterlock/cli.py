@@ -129,7 +129,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
                            "check it against every tree head seen (exit 1 if broken)")
     audit.add_argument("--server", required=True, help="e.g. https://chat.example.org")
     audit.add_argument("--auditor-token", help="an auditor token (default: log in as "
-                       "this profile's device)")
+                       "this profile's device, if it is registered on that server)")
     audit.add_argument("--state", help="JSON file keeping the log key and the tree heads "
                        "seen, between runs")
 
