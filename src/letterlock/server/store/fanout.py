@@ -10,8 +10,8 @@ were used before), the groups' sequence numbers, the recipients' mailbox sequenc
 and the mailbox entries. Both databases run it the same way.
 
 Each message gets its own verdict (:class:`FanOutResult`); a message that fails a check
-writes nothing. On PostgreSQL the rows whose counters move are locked in key order first,
-so that two nodes' batches over the same groups or devices cannot deadlock.
+writes nothing. Sequence numbers come from :func:`.counters.take` (its docstring says how
+rows are locked on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Integer, Table, Update, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy import Connection, bindparam, insert, select
 
+from .counters import take
+from .mailbox import record_sends
 from .rows import MailboxEntry
-from .tables import devices, groups, mailbox, sent_messages
+from .tables import devices, groups, mailbox
 
 __all__ = ["FanOut", "FanOutResult", "Verdict", "fan_out_many"]
 
@@ -72,7 +71,6 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     Raises only what the database raises (on PostgreSQL a concurrent send with the same
     client id fails the record insert with IntegrityError: the caller sees a duplicate).
     """
-    postgres = conn.dialect.name == "postgresql"
     epochs = _epochs(conn, {m.group_id for m in batch})
     results: list[FanOutResult | None] = [None] * len(batch)
     checked: list[int] = []
@@ -96,7 +94,8 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     firsts: dict[tuple[str, str], int] = {}
     for index in checked:
         firsts.setdefault((batch[index].sender, batch[index].client_msg_id), index)
-    recorded = _record(conn, [batch[i] for i in firsts.values()], postgres)
+    recorded = record_sends(conn, [(batch[i].sender, batch[i].client_msg_id, batch[i].now)
+                                   for i in firsts.values()])
     live = [i for i in checked if firsts[(batch[i].sender, batch[i].client_msg_id)] == i
             and (batch[i].sender, batch[i].client_msg_id) in recorded]
     for index in checked:
@@ -105,9 +104,8 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     if not live:
         return [r for r in results if r is not None]
 
-    group_seqs = _take(conn, groups, Counter(batch[i].group_id for i in live), postgres)
-    device_seqs = _take(conn, devices, Counter(d for i in live for d in recipients[i]),
-                        postgres)
+    group_seqs = take(conn, groups, Counter(batch[i].group_id for i in live))
+    device_seqs = take(conn, devices, Counter(d for i in live for d in recipients[i]))
     rows: list[dict[str, object]] = []
     for index in live:
         message = batch[index]
@@ -129,26 +127,6 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
     return [r for r in results if r is not None]
 
 
-_RECORD = {
-    dialect: insert_of(sent_messages)
-    .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
-    .returning(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
-    for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-
-
-def _record(conn: Connection, messages: Sequence[FanOut],
-            postgres: bool) -> set[tuple[str, str]]:
-    """Insert the messages' ``(sender, client id)`` records; returns those that are new."""
-    if not messages:
-        return set()
-    # An executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues") from
-    # one cached compilation, where .values([...]) would compile anew for every batch.
-    rows = conn.execute(_RECORD["postgresql" if postgres else "sqlite"], [
-        {"sender_device_id": m.sender, "client_msg_id": m.client_msg_id,
-         "created_at": m.now} for m in messages])
-    return {(str(r[0]), str(r[1])) for r in rows}
-
-
 _EPOCHS = (select(groups.c.group_id, groups.c.epoch)
            .where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
 
@@ -156,48 +134,3 @@ _EPOCHS = (select(groups.c.group_id, groups.c.epoch)
 def _epochs(conn: Connection, group_ids: set[bytes]) -> dict[bytes, int]:
     return {bytes(r[0]): int(r[1])
             for r in conn.execute(_EPOCHS, {"ids": sorted(group_ids)})}
-
-
-def _uniform_step(table: Table, key: ColumnElement[object], counter: ColumnElement[int],
-                  postgres: bool) -> Update:
-    """``counter += :step`` for the rows whose key is in ``:keys``."""
-    keys: BindParameter[list[object]] = bindparam("keys", expanding=True)
-    target = key.in_(keys)
-    if postgres:
-        target = key.in_(select(key).where(key.in_(keys)).order_by(key).with_for_update()
-                         .scalar_subquery())
-    return (update(table).where(target)
-            .values({counter: counter + bindparam("step", type_=Integer)})
-            .returning(key, counter))
-
-
-_LOCK = {table.name: select(key).where(key.in_(bindparam("keys", expanding=True)))
-         .order_by(key).with_for_update()
-         for table, key in ((groups, groups.c.group_id), (devices, devices.c.id))}
-# Built once (immutable): the counters' common update, per table and dialect.
-_STEP = {(table.name, postgres): _uniform_step(table, key, counter, postgres)
-         for table, key, counter in ((groups, groups.c.group_id, groups.c.next_seq),
-                                     (devices, devices.c.id, devices.c.next_seq))
-         for postgres in (False, True)}
-
-
-def _take(conn: Connection, table: Table, counts: Counter[object],
-          postgres: bool) -> dict[object, int]:
-    """Move each keyed row's counter up by its count, one ``UPDATE ... RETURNING`` per
-    distinct count (the statement is built once: a ``CASE`` per batch would be compiled
-    per batch); returns, per row that exists, the first of the numbers it took."""
-    by_amount: dict[int, list[object]] = {}
-    for k in sorted(counts):  # type: ignore[type-var]
-        by_amount.setdefault(counts[k], []).append(k)
-    if postgres and len(by_amount) > 1:
-        # Lock every row first, in key order (each statement below locks only its own
-        # keys), so that batches on several nodes always lock in the same order.
-        conn.execute(_LOCK[table.name], {"keys": sorted(counts)})  # type: ignore[type-var]
-    rows = [row for amount, keys in sorted(by_amount.items())
-            for row in conn.execute(_STEP[table.name, postgres],
-                                    {"keys": keys, "step": amount})]
-    first: dict[object, int] = {}
-    for row_key, top in rows:
-        found = bytes(row_key) if isinstance(row_key, memoryview) else row_key
-        first[found] = int(top) - counts[found] + 1
-    return first

@@ -6,19 +6,21 @@ epoch = n RETURNING``, which PostgreSQL row-locks and SQLite serialises — so o
 commits for the same epoch exactly one wins, whatever the interleaving.
 
 What an application message's fan-out reads and writes (:func:`get`, :func:`members`,
-:func:`next_seq`, :func:`take_seq`, :func:`save_state`) takes a synchronous connection,
+:func:`next_seq`, :func:`save_state`) takes a synchronous connection,
 to run in :meth:`~letterlock.server.store.Store.write` batches; async transactions call
 those through ``run_sync``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .counters import take
 from .tables import group_commits, group_members, groups
 
 __all__ = [
@@ -34,7 +36,6 @@ __all__ = [
     "members",
     "next_seq",
     "save_state",
-    "take_seq",
 ]
 
 
@@ -98,27 +99,16 @@ async def groups_of_device(conn: AsyncConnection, device_id: str) -> list[bytes]
     return [bytes(r.group_id) for r in rows]
 
 
-# Built once (see store.mailbox): taken for every message sent.
-_TAKE_SEQ = (update(groups).where(groups.c.group_id == bindparam("group"))
-             .values(next_seq=groups.c.next_seq + 1)
-             .returning(groups.c.epoch, groups.c.next_seq))
 _MEMBERS = (select(group_members.c.leaf_index, group_members.c.device_id)
             .where(group_members.c.group_id == bindparam("group"))
             .order_by(group_members.c.leaf_index))
 
 
 def next_seq(conn: Connection, group_id: bytes) -> int | None:
-    """Take the group's next server sequence number; None if there is no such group."""
-    taken = take_seq(conn, group_id)
-    return None if taken is None else taken[1]
-
-
-def take_seq(conn: Connection, group_id: bytes) -> tuple[int, int] | None:
-    """Take the group's next server sequence number: ``(epoch, seq)``, or None if there is
-    no such group (row-locked on PostgreSQL until the transaction ends, like ``advance``,
-    so sequence numbers follow commit order within a group)."""
-    row = conn.execute(_TAKE_SEQ, {"group": group_id}).first()
-    return None if row is None else (int(row[0]), int(row[1]))
+    """Take the group's next server sequence number; None if there is no such group
+    (row-locked on PostgreSQL until the transaction ends, like ``advance``, so sequence
+    numbers follow commit order within a group)."""
+    return take(conn, groups, Counter([group_id])).get(group_id)
 
 
 def save_state(conn: Connection, group_id: bytes, state: bytes, now: int) -> None:

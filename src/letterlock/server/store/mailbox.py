@@ -13,6 +13,7 @@ resumes; ``expired_through`` is the highest sequence lost to retention, reported
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, select, update
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
+from .counters import take
 from .rows import MailboxEntry
 from .tables import devices, mailbox, sent_messages
 
@@ -35,30 +37,18 @@ __all__ = [
     "expired_through",
     "has_entries_before",
     "record_send",
+    "record_sends",
 ]
 
 
 # The statements of a send and of an acknowledgement are built once, with bind
 # parameters: SQLAlchemy then finds each one's compiled form by the key memoised on the
 # object, instead of building and hashing a new expression tree per message.
-_RECORD_SEND = {
+_RECORD = {
     dialect: insert_of(sent_messages)
-    .values(sender_device_id=bindparam("sender"), client_msg_id=bindparam("client_id"),
-            created_at=bindparam("now"))
     .on_conflict_do_nothing(index_elements=["sender_device_id", "client_msg_id"])
-    .returning(sent_messages.c.id)
+    .returning(sent_messages.c.sender_device_id, sent_messages.c.client_msg_id)
     for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-_BUMP_SEQS = (update(devices).where(devices.c.id.in_(bindparam("ids", expanding=True)))
-              .values(next_seq=devices.c.next_seq + 1)
-              .returning(devices.c.id, devices.c.next_seq))
-# PostgreSQL: lock the rows in id order first, so overlapping fan-outs cannot deadlock.
-_BUMP_SEQS_LOCKED = (
-    update(devices)
-    .where(devices.c.id.in_(
-        select(devices.c.id).where(devices.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(devices.c.id).with_for_update().scalar_subquery()))
-    .values(next_seq=devices.c.next_seq + 1)
-    .returning(devices.c.id, devices.c.next_seq))
 _INSERT_ENTRY = insert(mailbox)
 _through: BindParameter[int] = bindparam("through", type_=Integer)
 _capped = case((devices.c.next_seq < _through, devices.c.next_seq), else_=_through)
@@ -75,33 +65,36 @@ _MARKS = (select(devices.c.id, devices.c.acked_seq)
 
 def record_send(conn: Connection, sender_device_id: str, client_msg_id: str,
                 now: int) -> bool:
-    """Remember a send; False when this sender used this client id before.
+    """Remember a send; False when this sender used this client id before."""
+    return bool(record_sends(conn, [(sender_device_id, client_msg_id, now)]))
 
-    Two racing sends with the same id both pass the check on PostgreSQL; the unique
-    constraint then fails one of them with IntegrityError, which the caller treats as a
-    duplicate.
+
+def record_sends(conn: Connection,
+                 sends: Sequence[tuple[str, str, int]]) -> set[tuple[str, str]]:
+    """Remember ``(sender device, client id, time)`` sends; returns the ``(sender, client
+    id)`` pairs that are new (the others were used before: duplicates).
+
+    One insert that skips existing pairs, as an executemany: SQLAlchemy sends it as
+    multi-row INSERTs from one cached compilation. Two racing sends with the same id on
+    PostgreSQL: the second waits for the first to commit, then skips.
     """
-    # One statement: insert unless this (sender, client id) is already there.
-    statement = _RECORD_SEND["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    inserted = conn.execute(statement, {"sender": sender_device_id,
-                                        "client_id": client_msg_id, "now": now}).first()
-    return inserted is not None
+    if not sends:
+        return set()
+    rows = conn.execute(_RECORD["postgresql" if conn.dialect.name == "postgresql"
+                                else "sqlite"],
+                        [{"sender_device_id": sender, "client_msg_id": client_id,
+                          "created_at": now} for sender, client_id, now in sends])
+    return {(str(r[0]), str(r[1])) for r in rows}
 
 
 def append_many(conn: Connection, device_ids: Sequence[str],
                 sender_device_id: str | None, payload: bytes, now: int) -> dict[str, int]:
     """Append ``payload`` to several mailboxes in two statements (one fan-out): the
-    devices' next sequence numbers in one ``UPDATE ... RETURNING``, then one executemany
-    insert. Returns ``{device id: seq}`` for the devices that exist.
-
-    On PostgreSQL the device rows are locked in id order first (a subquery ``FOR
-    UPDATE``), so two fan-outs to overlapping devices cannot deadlock.
-    """
+    devices' next sequence numbers (:func:`.counters.take`), then one executemany
+    insert. Returns ``{device id: seq}`` for the devices that exist."""
     if not device_ids:
         return {}
-    bump = _BUMP_SEQS_LOCKED if conn.dialect.name == "postgresql" else _BUMP_SEQS
-    rows = conn.execute(bump, {"ids": list(device_ids)})
-    seqs = {str(r[0]): int(r[1]) for r in rows}
+    seqs = {str(d): s for d, s in take(conn, devices, Counter(device_ids)).items()}
     if seqs:
         conn.execute(_INSERT_ENTRY, [
             {"device_id": device_id, "seq": seq, "sender_device_id": sender_device_id,
