@@ -66,9 +66,14 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+def group_text(group_id: bytes) -> str:
+    """A group id as paths and ``send`` frames carry it: unpadded base64url."""
+    return base64.urlsafe_b64encode(group_id).rstrip(b"=").decode()
+
+
 def group_path(group_id: bytes) -> str:
-    """``/v1/groups/{gid}``: group ids travel in paths as unpadded base64url."""
-    return "/v1/groups/" + base64.urlsafe_b64encode(group_id).rstrip(b"=").decode()
+    """``/v1/groups/{gid}``."""
+    return "/v1/groups/" + group_text(group_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,7 +534,7 @@ class MailboxSocket:
         try:
             await self._ws.send(json.dumps({
                 "type": "send", "id": client_msg_id, "message": _b64(message),
-                "group": base64.urlsafe_b64encode(group_id).decode().rstrip("=")}))
+                "group": group_text(group_id)}))
             frame = await asyncio.wait_for(answer, timeout)
         except (WebSocketException, OSError) as exc:
             raise TransportError(f"mailbox send: {type(exc).__name__}: {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -30,7 +31,9 @@ from .schemas import (
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"])
 
-GroupIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,344}$",
+# A group id in a path or a ``send`` frame: unpadded base64url (up to 255 bytes).
+GROUP_ID = re.compile(r"[A-Za-z0-9_-]{1,344}")
+GroupIdPath = Annotated[str, Path(pattern=f"^{GROUP_ID.pattern}$",
                                   description="group id, unpadded base64url")]
 
 

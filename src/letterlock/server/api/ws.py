@@ -44,7 +44,6 @@ import contextlib
 import functools
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +52,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from letterlock.server.bus import Subscription
 from letterlock.server.services import Services
-from letterlock.server.services.errors import ServiceError
+from letterlock.server.services.errors import InvalidInput, ServiceError
 from letterlock.server.store.rows import MailboxEntry
 
 from ._errors import error_body, status_of
 from .deps import bearer_token, get_now, get_services
+from .groups import GROUP_ID, group_id_of
 from .schemas import MAX_SEQ
 
 router = APIRouter(prefix="/v1", tags=["mailbox"])
@@ -180,6 +180,11 @@ def _batch(texts: list[str]) -> str:
     return texts[0] if len(texts) == 1 else '{"type":"batch","frames":[' + ",".join(texts) + "]}"
 
 
+def _refusal(client_msg_id: str, exc: ServiceError) -> dict[str, Any]:
+    """A send's ``error`` answer: the HTTP route's status and error body."""
+    return {"type": "error", "id": client_msg_id, "status": status_of(exc), **error_body(exc)}
+
+
 class _Sends:
     """The device's sends over this connection: each runs as its own task (at most
     :data:`MAX_SENDS_IN_FLIGHT` at once) and is answered on the connection."""
@@ -207,8 +212,7 @@ class _Sends:
             try:
                 device = await self._services.auth.authenticate(self._token, now)
             except ServiceError as exc:  # removed, or the token expired: hang up
-                await self._answer({"type": "error", "id": client_msg_id,
-                                    "status": status_of(exc), **error_body(exc)})
+                await self._answer(_refusal(client_msg_id, exc))
                 if not self.closed:
                     self.closed = True
                     await self._websocket.close(code=POLICY_VIOLATION)
@@ -217,8 +221,7 @@ class _Sends:
                 accepted = await self._services.delivery.send(device, group_id, client_msg_id,
                                                               message, now)
             except ServiceError as exc:
-                await self._answer({"type": "error", "id": client_msg_id,
-                                    "status": status_of(exc), **error_body(exc)})
+                await self._answer(_refusal(client_msg_id, exc))
                 return
             except Exception:  # a bug: answered like HTTP's 500, the connection goes on
                 log.exception("send over the mailbox socket failed")
@@ -326,9 +329,6 @@ class _Send:
     message: bytes
 
 
-_GROUP_ID = re.compile(r"[A-Za-z0-9_-]{1,344}")
-
-
 def _parse(raw: str | bytes) -> int | _Send | None:
     """The sequence of an ``ack`` frame, a ``send``, or None for anything else (which
     closes the connection: a device that speaks the protocol wrongly is told so)."""
@@ -346,11 +346,10 @@ def _parse(raw: str | bytes) -> int | _Send | None:
         return None
     client_msg_id, group, message = frame.get("id"), frame.get("group"), frame.get("message")
     if not (isinstance(client_msg_id, str) and 1 <= len(client_msg_id) <= 64
-            and isinstance(group, str) and _GROUP_ID.fullmatch(group)
+            and isinstance(group, str) and GROUP_ID.fullmatch(group)
             and isinstance(message, str)):
         return None
     try:
-        return _Send(client_msg_id, base64.urlsafe_b64decode(group + "=" * (-len(group) % 4)),
-                     base64.b64decode(message, validate=True))
-    except (binascii.Error, ValueError):
+        return _Send(client_msg_id, group_id_of(group), base64.b64decode(message, validate=True))
+    except (binascii.Error, ValueError, InvalidInput):
         return None
