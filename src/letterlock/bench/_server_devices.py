@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from websockets.asyncio.client import ClientConnection, connect
 
+from letterlock.client.transport import group_path
 from letterlock.crypto import SeededRandom, cipher_suite
 from letterlock.mls.credentials import Credential
 from letterlock.mls.group import Group
@@ -44,18 +45,13 @@ from letterlock.protocol.envelope import Envelope, EnvelopeKind
 from letterlock.protocol.statements import auth_statement, register_statement
 
 __all__ = ["BenchDevice", "Receiver", "Sender", "SocketSender", "create_group", "encrypted",
-           "frames_of", "gid_text", "sign_up"]
+           "frames_of", "sign_up"]
 
 SUITE = cipher_suite(1)
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def gid_text(group_id: bytes) -> str:
-    """A group id as the URL path carries it (unpadded base64url)."""
-    return base64.urlsafe_b64encode(group_id).decode().rstrip("=")
 
 
 def _accept(leaf: LeafNode, previous: LeafNode | None) -> None:
@@ -121,7 +117,7 @@ async def create_group(http: httpx.AsyncClient, group_id: bytes, owner: BenchDev
     body: dict[str, str] = {"client_msg_id": "add-members", "commit": _b64(result.commit_message)}
     if result.welcome is not None:
         body["welcome"] = _b64(result.welcome)
-    response = await http.post(f"/v1/groups/{gid_text(group_id)}/commit",
+    response = await http.post(group_path(group_id) + "/commit",
                                headers=owner.headers, json=body)
     response.raise_for_status()
     group.merge_pending_commit()

@@ -15,9 +15,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from letterlock.client.transport import group_text
 from letterlock.mls.group import Group
 
-from ._server_devices import BenchDevice, Receiver, Sender, SocketSender, encrypted, gid_text
+from ._server_devices import BenchDevice, Receiver, Sender, SocketSender, encrypted
 
 __all__ = ["Chat", "LoadResult", "run_load"]
 
@@ -37,7 +38,7 @@ class Chat:
 
     @property
     def gid(self) -> str:
-        return gid_text(self.group_id)
+        return group_text(self.group_id)
 
     def messages(self, count: int) -> list[tuple[str, str]]:
         """``count`` fresh ``(client id, base64 PrivateMessage)`` pairs."""
