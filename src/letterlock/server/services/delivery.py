@@ -328,12 +328,10 @@ class DeliveryService:
         def payload(seq: int) -> bytes:
             return Envelope(kind, group_id, seq, device.id, data).to_bytes()
 
-        try:
-            result = await self._store.write_many(
-                self._fan_out_many,
-                FanOut(device.id, client_msg_id, group_id, epoch, payload, now))
-        except IntegrityError:  # PostgreSQL: a concurrent retry with this id won
-            return Accepted(0, epoch, duplicate=True)
+        # A retry racing its original on another node is a DUPLICATE verdict: the record
+        # insert skips an existing id instead of failing.
+        result = await self._store.write_many(
+            self._fan_out_many, FanOut(device.id, client_msg_id, group_id, epoch, payload, now))
         if result.verdict is Verdict.DUPLICATE:
             return Accepted(0, result.epoch, duplicate=True)
         if result.verdict is Verdict.NO_GROUP:
