@@ -4,6 +4,7 @@ call's writes stand or fall with that call alone, and it returns only after its 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -78,3 +79,46 @@ def test_sqlite_batches_of_relaxed_writes_skip_the_fsync(tmp_path: Path) -> None
             await store.close()
 
     assert asyncio.run(scenario()) == [1, 1, 1, 2, 2, 2]  # 1 NORMAL, 2 FULL
+
+
+def test_sqlite_write_waits_off_the_loop_for_another_process_lock(tmp_path: Path) -> None:
+    # Batches run on the loop's thread without waiting for SQLite's lock; when another
+    # process (an operator command, here a second connection) holds it, the batch waits
+    # on the writer thread instead, and the loop keeps serving meanwhile.
+    path = tmp_path / "b.db"
+
+    async def scenario() -> tuple[int, bytes, list[bytes]]:
+        store = await Store.open(f"sqlite:///{path}")
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO invites (code_hash, created_at) VALUES (x'01', 1)")
+
+            def add(conn: Connection) -> bytes:
+                conn.execute(insert(invites).values(code_hash=b"\x02", created_at=2))
+                return b"\x02"
+
+            pending = asyncio.ensure_future(store.write(add))
+            ticks = 0
+            for _ in range(20):  # the loop is free while the write waits
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not pending.done()
+            other.execute("COMMIT")
+            written = await asyncio.wait_for(pending, 10)
+            after = await store.write(add_after)  # the next batch takes the fast path
+            async with store.transaction() as conn:
+                rows = sorted(bytes(r.code_hash) for r in await conn.execute(select(invites)))
+            return ticks, written + after, rows
+        finally:
+            other.close()
+            await store.close()
+
+    def add_after(conn: Connection) -> bytes:
+        conn.execute(insert(invites).values(code_hash=b"\x03", created_at=3))
+        return b"\x03"
+
+    ticks, written, rows = asyncio.run(scenario())
+    assert ticks == 20
+    assert written == b"\x02\x03"
+    assert rows == [b"\x01", b"\x02", b"\x03"]

@@ -287,7 +287,7 @@ class DeliveryService:
                                             data, now)
 
         def proposal(conn: Connection) -> tuple[Accepted, list[tuple[str, MailboxEntry]]]:
-            # Runs in a Store.write batch (on SQLite, the writer thread): only conn.
+            # Runs in a Store.write batch (possibly on the store's writer thread): only conn.
             if not mailbox_db.record_send(conn, device.id, client_msg_id, now):
                 return Accepted(0, _existing(conn, group_id).epoch, duplicate=True), []
             row = _existing(conn, group_id)
@@ -357,8 +357,8 @@ class DeliveryService:
         transaction). Membership changes only by a commit, which moves the epoch, so the
         list is remembered per (group, epoch); a device removed from the server meanwhile
         may linger in it, but it can no longer authenticate, and fan-out skips devices
-        that no longer exist. Called only from ``send``'s batched work: on SQLite that
-        is the store's one writer thread, so the cache has one user at a time."""
+        that no longer exist. Called only from ``send``'s batched work, and the store runs
+        one batch at a time, so the cache has one user at a time."""
         cached = self._members.get(group_id)
         if cached is not None and cached[0] == epoch:
             return cached[1]

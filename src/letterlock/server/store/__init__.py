@@ -6,9 +6,10 @@ functions that take the transaction's connection, so a service composes several 
 atomically. Rows come back as frozen dataclasses, never as SQLAlchemy objects.
 
 Hot writes (a send's fan-out, an acknowledgement) go through :meth:`Store.write` and
-:meth:`Store.write_many`, which commit concurrent calls together — on SQLite on a writer
-thread, one hop and one fsync for many messages; on PostgreSQL on one connection, one
-transaction — and each caller still answers only after its own writes are committed. Those
+:meth:`Store.write_many`, which commit concurrent calls together — on SQLite one
+transaction and one fsync for many messages, the statements run on the event loop's thread
+and only the commit on a writer thread; on PostgreSQL on one connection, one transaction —
+and each caller still answers only after its own writes are committed. Those
 domain functions are plain functions of a synchronous connection; an async transaction
 calls them through ``AsyncConnection.run_sync``.
 """
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import RootTransaction
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .engine import (
@@ -54,6 +58,35 @@ __all__ = ["DURABLE", "READ_ONLY", "RELAXED", "AsyncConnection", "Connection",
 
 Outcome = tuple[Exception | None, Any]
 
+# How long a batch waits for another process to release SQLite's write lock (as
+# ``engine.open_sqlite_writer`` sets for every other connection).
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _committed(tx: RootTransaction, outcomes: list[Outcome]) -> list[Outcome]:
+    _commit(tx)
+    return outcomes
+
+
+def _commit(tx: RootTransaction) -> None:
+    """Commit ``tx``; roll it back if the commit fails (then raise)."""
+    try:
+        tx.commit()
+    except BaseException:
+        tx.rollback()
+        raise
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig)
+
+
+def _set_busy_timeout(conn: Connection, milliseconds: int) -> None:
+    # On the driver connection, which is in autocommit: no transaction begins.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+
 
 class Store:
     """An open database: ``await Store.open(url)``, then ``async with store.transaction()``
@@ -70,6 +103,8 @@ class Store:
         if self._write_lock is not None and writer is None:
             raise ValueError("a SQLite store needs its writer engine")
         self._writer = writer
+        self._hot: Connection | None = None  # the writer engine's connection, once open
+        self._hot_lock = threading.Lock()  # see _run_batch_sqlite
         # One thread owns the writer connection: batches run there, one hop each.
         self._writer_thread = (ThreadPoolExecutor(1, thread_name_prefix="letterlock-writer")
                                if writer is not None else None)
@@ -115,15 +150,16 @@ class Store:
         """Run ``work(conn)`` — a plain function of a synchronous
         :class:`~sqlalchemy.Connection` — in a transaction and return what it returns (or
         raise what it raises, its writes rolled back). ``work`` must use only ``conn``
-        and must not touch the event loop: on SQLite it runs on the writer thread.
+        and must not touch the event loop (it may run on the writer thread) and should
+        be short: on SQLite it usually runs on the loop's own thread.
 
         On SQLite, concurrent calls share transactions (group commit): a background task
-        takes the write lock and hands every call queued by then to the writer thread,
-        which runs each in its own SAVEPOINT and commits them with one fsync; each caller
-        returns only after that commit, so nothing is answered before it is on disk. A
-        call that raises rolls back its savepoint only. A batch is durable if any of its
-        calls is; a batch of :data:`RELAXED` calls only (acknowledgements, say) commits
-        without an fsync. PostgreSQL batches the same way, through
+        takes the write lock and runs every call queued by then in one transaction, then
+        commits them with one fsync on the writer thread (see :meth:`_run_batch_sqlite`);
+        each caller returns only after that commit, so nothing is answered before it is
+        on disk. A call that raises fails alone (see :meth:`_execute`). A batch is
+        durable if any of its calls is; a batch of :data:`RELAXED` calls only
+        (acknowledgements, say) commits without an fsync. PostgreSQL batches the same way, through
         :meth:`AsyncConnection.run_sync` on one connection: one transaction and a few
         round trips for many writes instead of a transaction each.
         """
@@ -172,9 +208,8 @@ class Store:
         try:
             # Shielded: should this task be cancelled (shutdown), the write lock stays
             # held until the batch is done.
-            if self._writer_thread is not None:
-                running: asyncio.Future[list[Outcome]] = loop.run_in_executor(
-                    self._writer_thread, self._run_batch_sync, items, relaxed)
+            if self._writer is not None:
+                running = loop.create_task(self._run_batch_sqlite(items, relaxed))
             else:
                 running = loop.create_task(self._run_batch_async(items, relaxed))
             outcomes = await asyncio.shield(running)
@@ -193,12 +228,72 @@ class Store:
             else:
                 future.set_exception(error)
 
-    def _run_batch_sync(self, items: list[Work[Any] | tuple[RunMany, Any]],
-                        relaxed: bool) -> list[Outcome]:
-        """SQLite: the batch on the writer thread's connection."""
+    async def _run_batch_sqlite(self, items: list[Work[Any] | tuple[RunMany, Any]],
+                                relaxed: bool) -> list[Outcome]:
+        """SQLite: the batch's statements here, on the event loop's thread; its commit
+        (the fsync) on the writer thread, while the loop serves others.
+
+        The statements hold the GIL almost all the time they run (SQLAlchemy's Python,
+        then a few microseconds in SQLite per statement). On a second thread, every
+        statement would give the GIL up and then wait for it while the loop is busy
+        (up to the interpreter's 5 ms switch interval each time): a batch of about 1 ms
+        of work took tens of milliseconds under load. Here it runs in one stretch, and
+        only the fsync, which needs no GIL, leaves the loop.
+
+        The writer connection does not wait for SQLite's lock on the loop
+        (``busy_timeout`` 0): the writers of this process queue on the write lock, so the
+        lock is busy only when another process (an operator command) holds it; the batch
+        then runs on the writer thread instead, waiting there.
+
+        ``_hot_lock`` is held from the first statement to the end of the commit, so the
+        connection has one user at a time even when a batch's caller is cancelled
+        (shutdown) while its commit is still running on the writer thread."""
+        assert self._writer_thread is not None
+        loop = self._loop or self._bind_loop()
+        self._hot_lock.acquire()  # free at once unless a cancelled batch is committing
+        try:
+            conn = self._hot_connection(relaxed)
+            job: Callable[[], list[Outcome]]
+            try:
+                tx, outcomes = self._execute(conn, items)
+                job = functools.partial(_committed, tx, outcomes)
+            except OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                job = functools.partial(self._run_batch_waiting, items, relaxed)
+            done = self._writer_thread.submit(self._releasing, job)
+        except BaseException:
+            self._hot_lock.release()
+            raise
+        # Shielded: a cancelled caller must not cancel a commit that has not started.
+        return await asyncio.shield(asyncio.wrap_future(done, loop=loop))
+
+    def _releasing(self, job: Callable[[], list[Outcome]]) -> list[Outcome]:
+        try:
+            return job()
+        finally:
+            self._hot_lock.release()
+
+    def _hot_connection(self, relaxed: bool) -> Connection:
+        """The writer engine's one connection, kept open between batches."""
         assert self._writer is not None
-        with self._writer.connect() as conn:
+        conn = self._hot
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._hot = self._writer.connect()
+            _set_busy_timeout(conn, 0)
+        conn.execution_options(**{TX_MODE: RELAXED if relaxed else DURABLE})
+        return conn
+
+    def _run_batch_waiting(self, items: list[Work[Any] | tuple[RunMany, Any]],
+                           relaxed: bool) -> list[Outcome]:
+        """On the writer thread: the batch, waiting as long as SQLite's own busy timeout
+        for another process to release the lock."""
+        conn = self._hot_connection(relaxed)
+        _set_busy_timeout(conn, BUSY_TIMEOUT_MS)
+        try:
             return self._run_batch_on(conn, items, relaxed)
+        finally:
+            _set_busy_timeout(conn, 0)
 
     async def _run_batch_async(self, items: list[Work[Any] | tuple[RunMany, Any]],
                                relaxed: bool) -> list[Outcome]:
@@ -209,20 +304,30 @@ class Store:
 
     def _run_batch_on(self, conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]],
                       relaxed: bool) -> list[Outcome]:
-        # Optimistic: every call in one transaction with no savepoints (two statements
-        # fewer per call), mergeable operations merged per kind. Should anything raise,
-        # the whole transaction is rolled back and the batch runs again call by call,
-        # each in its own savepoint, so only the failing one fails. A call may therefore
-        # run twice; it only touches the database, so the first run leaves no trace.
         if relaxed:
             conn = conn.execution_options(**{TX_MODE: RELAXED})
+        tx, outcomes = self._execute(conn, items)
+        _commit(tx)
+        return outcomes
+
+    def _execute(self, conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]]
+                 ) -> tuple[RootTransaction, list[Outcome]]:
+        """Begin a transaction and run ``items`` in it; returns the open transaction, for
+        the caller to commit. Raises only if the transaction cannot begin.
+
+        Optimistic: every call in one transaction with no savepoints (two statements
+        fewer per call), mergeable operations merged per kind. Should anything raise, the
+        whole transaction is rolled back and the batch runs again call by call, each in
+        its own savepoint, so only the failing one fails. A call may therefore run twice;
+        it only touches the database, so the first run leaves no trace."""
+        tx = conn.begin()
         try:
-            with conn.begin():
-                return self._merged(conn, items)
+            return tx, self._merged(conn, items)
         except Exception:  # every call is retried alone below
-            pass
+            tx.rollback()
+        tx = conn.begin()
         outcomes: list[Outcome] = []
-        with conn.begin():
+        try:
             for item in items:
                 try:
                     with conn.begin_nested():
@@ -233,7 +338,10 @@ class Store:
                             outcomes.append((None, item(conn)))
                 except Exception as exc:  # only this call's savepoint is rolled back
                     outcomes.append((exc, None))
-        return outcomes
+        except BaseException:
+            tx.rollback()
+            raise
+        return tx, outcomes
 
     @staticmethod
     def _merged(conn: Connection, items: list[Work[Any] | tuple[RunMany, Any]]
@@ -280,6 +388,8 @@ class Store:
     async def close(self) -> None:
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=True)
+        if self._hot is not None:
+            self._hot.close()
         if self._writer is not None:
             self._writer.dispose()
         await self.engine.dispose()

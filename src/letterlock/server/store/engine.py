@@ -91,9 +91,10 @@ def open_engine(url: str) -> AsyncEngine:
 def open_sqlite_writer(url: str) -> Engine:
     """A synchronous engine (the standard library's ``sqlite3``) on the same SQLite file,
     configured like :func:`open_engine`'s, for :class:`~letterlock.server.store.Store`'s
-    writer thread. That thread runs a whole batch of hot writes in one hop: through
-    aiosqlite every statement would be a round trip between the event loop and a driver
-    thread, each one waiting for the GIL while the loop is busy."""
+    batches of hot writes: their statements run on the event loop's thread in one
+    stretch and their commit on a writer thread. Through aiosqlite every statement would
+    be a round trip between the event loop and a driver thread, each one waiting for the
+    GIL while the loop is busy."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         raise ValueError("the writer thread is for SQLite only")
@@ -101,7 +102,8 @@ def open_sqlite_writer(url: str) -> Engine:
         raise ValueError("the server needs a SQLite file, not an in-memory database")
     engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), pool_size=1,
                            max_overflow=0,
-                           # Opened on the writer thread, closed by dispose() on the loop's.
+                           # Used from the loop's thread and (commits) the writer thread,
+                           # one at a time.
                            connect_args={"timeout": 30, "check_same_thread": False})
     _configure_sqlite(engine)
     return engine
