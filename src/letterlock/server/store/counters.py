@@ -15,6 +15,7 @@ from collections import Counter
 from sqlalchemy import Connection, Integer, Table, Update, bindparam, select, update
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from . import _sqlite_hot as hot
 from .tables import devices, groups
 
 __all__ = ["take"]
@@ -37,6 +38,7 @@ _COUNTED = ((groups, groups.c.group_id, groups.c.next_seq),
             (devices, devices.c.id, devices.c.next_seq))
 _LOCK = {table.name: select(key).where(key.in_(bindparam("keys", expanding=True)))
          .order_by(key).with_for_update() for table, key, _ in _COUNTED}
+_SQLITE_STEP = {table.name: hot.step(table) for table, _, _ in _COUNTED}
 _STEP = {(table.name, postgres): _step(table, key, counter, postgres)
          for table, key, counter in _COUNTED for postgres in (False, True)}
 
@@ -45,6 +47,7 @@ def take(conn: Connection, table: Table, counts: Counter[object]) -> dict[object
     """Move each row's counter (``groups`` by group id, ``devices`` by device id) up by
     its count; returns, per row that exists, the first of the numbers it took."""
     postgres = conn.dialect.name == "postgresql"
+    raw = hot.cursor(conn)
     by_amount: dict[int, list[object]] = {}
     for k in sorted(counts):  # type: ignore[type-var]
         by_amount.setdefault(counts[k], []).append(k)
@@ -53,8 +56,12 @@ def take(conn: Connection, table: Table, counts: Counter[object]) -> dict[object
         conn.execute(_LOCK[table.name], {"keys": sorted(counts)})  # type: ignore[type-var]
     first: dict[object, int] = {}
     for amount, keys in sorted(by_amount.items()):
-        for row_key, top in conn.execute(_STEP[table.name, postgres],
-                                         {"keys": keys, "step": amount}):
+        if raw is not None:
+            raw.execute(_SQLITE_STEP[table.name] % hot.marks(len(keys)), (amount, *keys))
+            rows = raw.fetchall()
+        else:
+            rows = conn.execute(_STEP[table.name, postgres], {"keys": keys, "step": amount})
+        for row_key, top in rows:
             found = bytes(row_key) if isinstance(row_key, memoryview) else row_key
             first[found] = int(top) - amount + 1
     return first

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, insert, select
 
+from . import _sqlite_hot as hot
 from .counters import take
 from .mailbox import record_sends
 from .rows import MailboxEntry
@@ -106,7 +107,7 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
 
     group_seqs = take(conn, groups, Counter(batch[i].group_id for i in live))
     device_seqs = take(conn, devices, Counter(d for i in live for d in recipients[i]))
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[str, int, str, bytes, int]] = []
     for index in live:
         message = batch[index]
         seq = group_seqs[message.group_id]
@@ -119,11 +120,15 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
                 continue  # removed from the server since the member list was read
             device_seqs[device] = slot + 1
             entries.append((device, MailboxEntry(slot, message.sender, payload, message.now)))
-            rows.append({"device_id": device, "seq": slot, "sender_device_id": message.sender,
-                         "payload": payload, "created_at": message.now})
+            rows.append((device, slot, message.sender, payload, message.now))
         results[index] = FanOutResult(Verdict.DELIVERED, message.epoch, seq, entries)
     if rows:
-        conn.execute(insert(mailbox), rows)
+        raw = hot.cursor(conn)
+        if raw is not None:
+            raw.executemany(hot.INSERT_ENTRY, rows)
+        else:
+            conn.execute(_INSERT_ENTRY, [dict(zip(_ENTRY_KEYS, row, strict=True))
+                                         for row in rows])
     return [r for r in results if r is not None]
 
 
@@ -131,6 +136,16 @@ _EPOCHS = (select(groups.c.group_id, groups.c.epoch)
            .where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
 
 
+_INSERT_ENTRY = insert(mailbox)
+_ENTRY_KEYS = ("device_id", "seq", "sender_device_id", "payload", "created_at")
+
+
 def _epochs(conn: Connection, group_ids: set[bytes]) -> dict[bytes, int]:
-    return {bytes(r[0]): int(r[1])
-            for r in conn.execute(_EPOCHS, {"ids": sorted(group_ids)})}
+    ids = sorted(group_ids)
+    raw = hot.cursor(conn)
+    if raw is not None:
+        raw.execute(hot.epochs(len(ids)), ids)
+        found = raw.fetchall()
+    else:
+        found = conn.execute(_EPOCHS, {"ids": ids}).all()
+    return {bytes(r[0]): int(r[1]) for r in found}

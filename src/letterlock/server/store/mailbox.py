@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
+from . import _sqlite_hot as hot
 from .counters import take
 from .rows import MailboxEntry
 from .tables import devices, mailbox, sent_messages
@@ -80,6 +81,10 @@ def record_sends(conn: Connection,
     """
     if not sends:
         return set()
+    raw = hot.cursor(conn)
+    if raw is not None:
+        raw.execute(hot.record(len(sends)), [x for send in sends for x in send])
+        return {(str(r[0]), str(r[1])) for r in raw.fetchall()}
     rows = conn.execute(_RECORD["postgresql" if conn.dialect.name == "postgresql"
                                 else "sqlite"],
                         [{"sender_device_id": sender, "client_msg_id": client_id,
@@ -127,6 +132,13 @@ def acknowledge_many(conn: Connection, acks: Sequence[tuple[str, int]]) -> list[
     highest: dict[str, int] = {}
     for device_id, through in acks:
         highest[device_id] = max(through, highest.get(device_id, through))
+    raw = hot.cursor(conn)
+    if raw is not None:
+        raw.executemany(hot.ACKNOWLEDGE, [(t, d) for d, t in highest.items()])
+        raw.executemany(hot.DELETE_ACKNOWLEDGED, [(d, d) for d in highest])
+        raw.execute(hot.acked(len(highest)), list(highest))
+        marks = {str(r[0]): int(r[1]) for r in raw.fetchall()}
+        return [marks.get(device_id, 0) for device_id, _ in acks]
     params = [{"device": d, "through": t} for d, t in highest.items()]
     conn.execute(_ACK_MANY, params)
     conn.execute(_DELETE_ACKED_MANY, params)
