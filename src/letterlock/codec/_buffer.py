@@ -193,20 +193,53 @@ class Reader:
             raise DecodeError(f"{self._end - self._pos} trailing bytes", self._pos)
 
 
-class Writer:
-    """Accumulates the canonical encoding of values pushed into it."""
+# Immutable byte strings at least this long are kept by reference, not copied, until
+# the final encoding is made (see Writer).
+_BY_REFERENCE = 1 << 16
 
-    __slots__ = ("_buf",)
+
+class Writer:
+    """Accumulates the canonical encoding of values pushed into it.
+
+    Small values are appended to one buffer. A large immutable ``bytes`` value (64 KiB
+    or more: a ratchet tree, a GroupInfo that carries one) is kept by reference
+    instead, and nested vectors and blocks hand their pieces to the enclosing writer
+    the same way; :attr:`data` joins everything once. So a 3 MB tree inside an
+    extension inside a GroupInfo is copied once per encoding, not once per level.
+    """
+
+    __slots__ = ("_buf", "_pieces", "_pieces_len")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        # What was written before ``_buf``, in order, and its total length.
+        self._pieces: list[bytes] = []
+        self._pieces_len = 0
 
     @property
     def data(self) -> bytes:
-        return bytes(self._buf)
+        if not self._pieces:
+            return bytes(self._buf)
+        return b"".join([*self._pieces, self._buf])
 
     def __len__(self) -> int:
-        return len(self._buf)
+        return self._pieces_len + len(self._buf)
+
+    def _push_piece(self, data: bytes) -> None:
+        # Close the buffer into a piece, then keep ``data`` itself as the next one.
+        if self._buf:
+            self._pieces.append(bytes(self._buf))
+            self._pieces_len += len(self._buf)
+            self._buf = bytearray()
+        self._pieces.append(data)
+        self._pieces_len += len(data)
+
+    def _push_writer(self, inner: Writer) -> None:
+        # ``inner``'s encoding behind a length prefix, its pieces taken over uncopied.
+        self._buf += encode_varint(len(inner))
+        for piece in inner._pieces:
+            self._push_piece(piece)
+        self._buf += inner._buf
 
     def push_uint8(self, value: int) -> None:
         if not 0 <= value <= 0xFF:
@@ -232,7 +265,10 @@ class Writer:
         """Raw bytes; with ``size``, a fixed-size field that must have that length."""
         if size is not None and len(data) != size:
             raise EncodeError(f"fixed field needs {size} bytes, got {len(data)}")
-        self._buf += data
+        if len(data) >= _BY_REFERENCE and type(data) is bytes:
+            self._push_piece(data)
+        else:
+            self._buf += data
 
     def push_varint(self, value: int) -> None:
         self._buf += encode_varint(value)
@@ -240,19 +276,22 @@ class Writer:
     def push_opaque(self, data: bytes | bytearray) -> None:
         buf = self._buf
         buf += encode_varint(len(data))
-        buf += data
+        if len(data) >= _BY_REFERENCE and type(data) is bytes:
+            self._push_piece(data)
+        else:
+            buf += data
 
     def push_vector(self, items: Iterable[T], item: Callable[[Writer, T], None]) -> None:
         inner = Writer()
         for value in items:
             item(inner, value)
-        self.push_opaque(inner._buf)
+        self._push_writer(inner)
 
     def push_block(self, body: Callable[[Writer], None]) -> None:
         """Whatever ``body`` writes, behind a length prefix."""
         inner = Writer()
         body(inner)
-        self.push_opaque(inner._buf)
+        self._push_writer(inner)
 
     def push_optional(self, value: T | None, item: Callable[[Writer, T], None]) -> None:
         if value is None:

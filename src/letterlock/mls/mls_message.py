@@ -88,7 +88,15 @@ class MLSMessage(Struct):
         """``MLSMessage(body).to_bytes()`` without building the envelope: every message
         sent is encoded once, as a fixed head and then the body's own encoding
         (PrivateMessage has a direct one, others are cached or pushed)."""
-        return _HEAD.pack(_MLS10, wire_format_of(body)) + body.to_bytes()
+        head = _HEAD.pack(_MLS10, wire_format_of(body))
+        if isinstance(body, Welcome | GroupInfo):
+            # Pushed, not concatenated: the Writer keeps a large encrypted GroupInfo or
+            # ratchet tree by reference, so a 3 MB Welcome is copied once, not twice.
+            w = Writer()
+            w.push_bytes(head)
+            body.push(w)
+            return w.data
+        return head + body.to_bytes()
 
     @classmethod
     def pull(cls, r: Reader) -> Self:

@@ -11,6 +11,7 @@ the receiver reports with its rule, not a wire fault.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Self
 
@@ -95,6 +96,15 @@ _PRESENT_LEAF = bytes((1, NodeType.LEAF))
 _PRESENT_PARENT = bytes((1, NodeType.PARENT))
 
 
+def join_tree_entries(nodes: Iterable[LeafNode | ParentNode | None]) -> bytes:
+    """The ``optional<Node>`` entries of ``nodes``, concatenated (no length prefix):
+    the body of a ``ratchet_tree`` vector, or a slice of one."""
+    return b"".join([
+        _ABSENT if node is None else
+        (_PRESENT_LEAF if isinstance(node, LeafNode) else _PRESENT_PARENT) + node.to_bytes()
+        for node in nodes])
+
+
 @dataclass(frozen=True, slots=True)
 class RatchetTree(Struct):
     """The public ratchet tree as sent in the ``ratchet_tree`` extension (§12.4.3.3)::
@@ -111,10 +121,7 @@ class RatchetTree(Struct):
     def push(self, w: Writer) -> None:
         # optional<Node> entries in one opaque vector, joined from the nodes' cached
         # encodings: a Welcome at 10,000 members carries 20,000 nodes.
-        w.push_opaque(b"".join([
-            _ABSENT if node is None else
-            (_PRESENT_LEAF if isinstance(node, LeafNode) else _PRESENT_PARENT) + node.to_bytes()
-            for node in self.nodes]))
+        w.push_opaque(join_tree_entries(self.nodes))
 
     @classmethod
     def pull(cls, r: Reader) -> Self:

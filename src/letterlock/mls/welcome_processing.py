@@ -15,7 +15,8 @@ is the only road to a :class:`VerifiedWelcome`: it checks the signature, derives
 epoch secrets from the joiner secret and the GroupInfo's GroupContext, and checks the
 confirmation tag.
 
-Committer: :func:`sign_group_info` and :func:`build_welcome`.
+Committer: :func:`sign_group_info` and :func:`build_welcome` (or its two halves,
+:func:`encrypt_group_info` and :func:`seal_welcome`).
 
 What stays with the caller (it needs the tree or other groups): the ratchet tree's
 validity and finding our own leaf in it, the uniqueness of group_id among our groups,
@@ -33,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from letterlock.codec import encode_varint
 from letterlock.crypto import CipherSuite, RandomSource, VerifyError, cipher_suite
 from letterlock.crypto.signature import PrivateKey
 
@@ -282,6 +284,19 @@ def sign_group_info(suite: CipherSuite, tbs: GroupInfoTBS,
     return tbs.signed(suite.sign_with_label(signer_private_key, "GroupInfoTBS", tbs.to_bytes()))
 
 
+def sign_group_info_tbs(suite: CipherSuite, tbs: bytes, signer_private_key: PrivateKey) -> bytes:
+    """The encoded GroupInfo for an encoded GroupInfoTBS: SignWithLabel(signer_private_key,
+    "GroupInfoTBS", tbs), appended as ``opaque signature<V>`` (§12.4.3; a GroupInfo is
+    its GroupInfoTBS followed by the signature).
+
+    :func:`sign_group_info` on bytes, for a committer that only sends the result: the
+    TBS is encoded once and no GroupInfo value (nor its copy of the ratchet tree) is
+    kept while signing. The caller makes ``tbs`` from a GroupContext of ``suite``.
+    """
+    signature = suite.sign_with_label(signer_private_key, "GroupInfoTBS", tbs)
+    return b"".join((tbs, encode_varint(len(signature)), signature))
+
+
 @dataclass(frozen=True, slots=True)
 class NewMember:
     """One joiner of a Welcome: its KeyPackage and the GroupSecrets meant for it.
@@ -300,7 +315,8 @@ def build_welcome(
     new_members: Sequence[NewMember],
     rng: RandomSource,
 ) -> Welcome:
-    """The Welcome for ``new_members`` (§12.4.3.1).
+    """The Welcome for ``new_members`` (§12.4.3.1): :func:`encrypt_group_info`, then
+    :func:`seal_welcome`.
 
     :param welcome_secret: from the committer's key schedule of the new epoch
         (:meth:`KeySchedule.welcome_secret`), with the same PSKs as the GroupSecrets.
@@ -310,8 +326,33 @@ def build_welcome(
     """
     if group_info.group_context.cipher_suite != suite.suite_id:
         raise UsageError("GroupInfo is for another cipher suite")
+    return seal_welcome(suite, encrypt_group_info(suite, group_info.to_bytes(), welcome_secret),
+                        new_members, rng)
+
+
+def encrypt_group_info(suite: CipherSuite, group_info: bytes,
+                       welcome_secret: WelcomeSecret) -> bytes:
+    """A Welcome's ``encrypted_group_info`` (§12.4.3.1): the encoded GroupInfo sealed
+    under the welcome key and nonce.
+
+    The first half of :func:`build_welcome`, on bytes: a committer can then make the
+    encoding with :func:`sign_group_info_tbs` and hold no GroupInfo value at all (with
+    a ratchet_tree extension it is 3 MB at 10,000 members; every copy alive at once is
+    memory the allocator must find).
+    """
     keys = welcome_secret.key_and_nonce(suite)
-    encrypted_group_info = suite.aead_seal(keys.key, keys.nonce, b"", group_info.to_bytes())
+    return suite.aead_seal(keys.key, keys.nonce, b"", group_info)
+
+
+def seal_welcome(suite: CipherSuite, encrypted_group_info: bytes,
+                 new_members: Sequence[NewMember], rng: RandomSource) -> Welcome:
+    """The Welcome carrying ``encrypted_group_info`` (from :func:`encrypt_group_info`),
+    with each new member's GroupSecrets sealed to its init key (§12.4.3.1).
+
+    :param rng: the HPKE ephemeral keys of EncryptWithLabel.
+    :raises UsageError: a KeyPackage is for another suite.
+    :raises InvalidKeyError: a KeyPackage's init_key is not a valid HPKE public key.
+    """
     for member in new_members:
         if member.key_package.cipher_suite != suite.suite_id:
             raise UsageError(f"KeyPackage is for suite {member.key_package.cipher_suite}")
@@ -340,7 +381,10 @@ __all__ = [
     "WelcomeCipherSuiteError",
     "WelcomePskError",
     "build_welcome",
+    "encrypt_group_info",
     "external_psk_lookup",
     "open_welcome",
+    "seal_welcome",
     "sign_group_info",
+    "sign_group_info_tbs",
 ]

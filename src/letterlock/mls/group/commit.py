@@ -21,7 +21,7 @@ from letterlock.crypto import CipherSuite, RandomSource, VerifyError
 from letterlock.crypto.signature import PrivateKey
 
 from ..commit import Commit, ProposalOrRef
-from ..constants import ProtocolVersion, SenderType, WireFormat
+from ..constants import ExtensionType, ProtocolVersion, SenderType, WireFormat
 from ..errors import UsageError
 from ..extension_types import ExternalPub, to_extension
 from ..extensions import Extension
@@ -34,11 +34,17 @@ from ..psk import Psk, psk_secret
 from ..secret_tree import RatchetConfig
 from ..transcript import confirmed_transcript_hash, interim_transcript_hash
 from ..tree_math import LeafIndex
-from ..tree_nodes import RatchetTree, UpdatePath
+from ..tree_nodes import UpdatePath
 from ..tree_validation import CredentialValidator
 from ..treekem import PrivateTree, decrypt_update_path, generate_update_path, merge_update_path
 from ..welcome import GroupInfo, GroupInfoTBS, GroupSecrets, PathSecret
-from ..welcome_processing import NewMember, build_welcome, sign_group_info
+from ..welcome_processing import (
+    NewMember,
+    encrypt_group_info,
+    seal_welcome,
+    sign_group_info,
+    sign_group_info_tbs,
+)
 from ._epoch import EpochState, EpochView, PublicEpoch
 from ._framing import protect, sign_member_content
 from .errors import (
@@ -311,17 +317,27 @@ def create_commit(
     new_state = EpochState.create(suite, context, tree, interim, secrets, ratchet_config)
     message = protect(state, authenticated, rng)
 
-    info_bytes = make_group_info(new_state, me, signer, ratchet_tree=False)
+    # Both GroupInfos of the new epoch carry the same external_pub extension and the
+    # commit's own confirmation tag (§12.4.3): made once.
+    external_pub = to_extension(ExternalPub(new_state.external_secret.external_pub(suite)))
+    info_bytes = MLSMessage(_sign_group_info(new_state, me, signer, tag, False,
+                                             external_pub)).to_bytes()
     welcome_bytes = None
     if applied.added:
-        info = group_info(new_state, me, signer,
-                               ratchet_tree=options.ratchet_tree_in_welcome)
         members = [NewMember(kp, GroupSecrets(
             joiner.value,
             PathSecret(commit_path.path_secret_for(leaf)) if commit_path is not None else None,
             tuple(p.id for p in psks))) for leaf, kp in applied.added]
-        welcome_bytes = MLSMessage(build_welcome(suite, info, welcome_secret, members,
-                                                 rng)).to_bytes()
+        # build_welcome in its two halves, on bytes. With the ratchet tree each copy
+        # is 3 MB at 10,000 members, so no value is bound to a name: the TBS value (and
+        # its tree encoding) goes once encoded, the TBS encoding once signed into the
+        # GroupInfo's, and that once encrypted. Fewer copies alive at once means less
+        # fresh memory for the allocator to fault in.
+        encrypted_info = encrypt_group_info(suite, sign_group_info_tbs(
+            suite, _group_info_tbs(new_state, me, tag, options.ratchet_tree_in_welcome,
+                                   external_pub).to_bytes(), signer), welcome_secret)
+        welcome_bytes = MLSMessage(seal_welcome(suite, encrypted_info, members,
+                                                rng)).to_bytes()
     public = PublicEpoch(suite, context, tree, interim)
     return StagedCommit(me, applied, public, new_state, new_private, False, message,
                         welcome_bytes, info_bytes)
@@ -337,16 +353,29 @@ def make_group_info(state: EpochState, signer_leaf: int, signer: PrivateKey, *,
 
 def group_info(state: EpochState, signer_leaf: int, signer: PrivateKey, *,
                ratchet_tree: bool) -> GroupInfo:
-    extensions = []
+    """A signed GroupInfo of ``state`` (§12.4.3); see :func:`make_group_info`."""
+    suite = state.suite
+    return _sign_group_info(
+        state, signer_leaf, signer,
+        state.confirmation_key.tag(suite, state.context.confirmed_transcript_hash),
+        ratchet_tree, to_extension(ExternalPub(state.external_secret.external_pub(suite))))
+
+
+def _sign_group_info(state: EpochState, signer_leaf: int, signer: PrivateKey,
+                     confirmation_tag: bytes, ratchet_tree: bool,
+                     external_pub: Extension) -> GroupInfo:
+    return sign_group_info(state.suite, _group_info_tbs(state, signer_leaf, confirmation_tag,
+                                                        ratchet_tree, external_pub), signer)
+
+
+def _group_info_tbs(state: EpochState, signer_leaf: int, confirmation_tag: bytes,
+                    ratchet_tree: bool, external_pub: Extension) -> GroupInfoTBS:
+    extensions = [external_pub]
     if ratchet_tree:
-        extensions.append(to_extension(RatchetTree(state.tree.to_wire().nodes)))
-    extensions.append(to_extension(ExternalPub(state.external_secret.external_pub(state.suite))))
-    tbs = GroupInfoTBS(state.context, tuple(extensions), _confirmation_tag(state), signer_leaf)
-    return sign_group_info(state.suite, tbs, signer)
-
-
-def _confirmation_tag(state: EpochState) -> bytes:
-    return state.confirmation_key.tag(state.suite, state.context.confirmed_transcript_hash)
+        # The tree's own cached encoding: only the blocks of nodes this epoch changed
+        # are encoded again (the extension is 3 MB at 10,000 members).
+        extensions.insert(0, Extension(ExtensionType.RATCHET_TREE, state.tree.to_bytes()))
+    return GroupInfoTBS(state.context, tuple(extensions), confirmation_tag, signer_leaf)
 
 
 def new_group_context(suite: CipherSuite, group_id: bytes, tree_hash: bytes,
