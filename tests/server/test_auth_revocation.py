@@ -20,6 +20,8 @@ from letterlock.server.app import create_app
 from letterlock.server.bus import Bus, InProcessBus
 from letterlock.server.bus.redis import RedisBus
 from letterlock.server.services import Services
+from letterlock.server.services._common import secret_hash
+from letterlock.server.services.auth import CACHE_SECONDS
 from letterlock.server.services.errors import Unauthorized
 from letterlock.server.settings import Settings
 from letterlock.server.store import Store
@@ -158,3 +160,62 @@ def test_removed_device_token_refused_at_once_on_another_node_redis(
             assert time.monotonic() < deadline, "node B still accepts the removed token"
             time.sleep(0.01)
         assert status == 401
+
+
+async def _stale_entries(settings: Settings) -> None:
+    # A node that misses a revocation (no bus here) serves a stale entry once more, checks
+    # the token in the background meanwhile, and refuses it from then on; a request never
+    # waits for that check.
+    source, deaf = await _node(settings, InProcessBus()), await _node(settings, InProcessBus())
+    try:
+        alice = Device("@alice")
+        laptop = await _second_device(source, alice)
+        token = await _token(deaf, laptop)
+        assert (await deaf.auth.authenticate(token, NOW)).id == laptop.device_id
+        await _remove(source, alice, laptop.device_id)
+        later = NOW + CACHE_SECONDS + 1
+        assert (await deaf.auth.authenticate(token, later)).id == laptop.device_id
+        for _ in range(200):  # the background check finishes within a few loop turns
+            try:
+                await deaf.auth.authenticate(token, later)
+            except Unauthorized:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the stale entry was never checked again")
+        # A still-valid token is refreshed the same way and keeps working.
+        mine = await _token(deaf, alice)
+        assert (await deaf.auth.authenticate(mine, NOW)).id == alice.device_id
+        for moment in (later, later, later + CACHE_SECONDS + 1):
+            assert (await deaf.auth.authenticate(mine, moment)).id == alice.device_id
+            await asyncio.sleep(0.05)
+    finally:
+        for node in (source, deaf):
+            await node.store.close()
+
+
+def test_a_stale_cache_entry_is_served_while_it_is_checked_again(settings: Settings) -> None:
+    asyncio.run(_stale_entries(settings))
+
+
+async def _revoked_mid_lookup(settings: Settings) -> None:
+    node = await _node(settings, InProcessBus())
+    try:
+        alice = Device("@alice")
+        laptop = await _second_device(node, alice)
+        token = await _token(node, laptop)
+        # The lookup reads the token, then a revocation of its device arrives before it
+        # returns: it answers (the read was valid) but must not cache what it read.
+        lookup = asyncio.ensure_future(node.auth.authenticate(token, NOW))
+        await asyncio.sleep(0)
+        node.auth._revoked(laptop.device_id)
+        assert (await lookup).id == laptop.device_id
+        assert secret_hash(token) not in node.auth._cache
+        assert (await node.auth.authenticate(token, NOW)).id == laptop.device_id
+        assert secret_hash(token) in node.auth._cache  # a lookup with no revocation caches
+    finally:
+        await node.store.close()
+
+
+def test_a_lookup_overtaken_by_a_revocation_caches_nothing(settings: Settings) -> None:
+    asyncio.run(_revoked_mid_lookup(settings))

@@ -5,8 +5,14 @@ statement over it with its registered Ed25519 key, and receives a bearer token b
 that device. The store keeps only the token's SHA-256; removing the device deletes its
 tokens, so revocation is immediate.
 
-Every request authenticates, so a token's device is remembered for at most
-:data:`CACHE_SECONDS` (never past the token's own expiry), keyed by the token's hash.
+Every request authenticates, so a token's device is remembered, keyed by the token's hash,
+never past the token's own expiry. An entry is fresh for :data:`CACHE_SECONDS`; a request
+that finds it stale is served from it while one background read checks the token again
+(and drops the entry if the token or its device is gone). So a busy device never waits
+for that read: before, every connected device's token went stale at the same moment
+after a restart, and their reads, queued together, held up sends for a fifth of a second
+every few seconds. An entry is dropped as soon as a revocation arrives, and a read that
+was under way when one arrived does not put the entry back.
 Removing a device through :class:`~.accounts.AccountService` awaits
 :meth:`AuthService.revoke_device` before the removal returns: it forgets the device's
 entries on this node and, once the app has attached the bus
@@ -18,6 +24,7 @@ their whole cache.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from dataclasses import dataclass
@@ -53,8 +60,12 @@ class AuthService:
         self._store = store
         self._settings = settings
         self._random = random
-        # token hash -> (device, cached until); see the module docstring.
-        self._cache: dict[bytes, tuple[DeviceRow, int]] = {}
+        # token hash -> (device, fresh until, token expires at); see the module docstring.
+        self._cache: dict[bytes, tuple[DeviceRow, int, int]] = {}
+        # Bumped by every revocation: a lookup that started before one does not cache.
+        self._revocations = 0
+        self._refreshing: set[bytes] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._bus: Bus | None = None
 
     def attach_bus(self, bus: Bus) -> None:
@@ -102,18 +113,50 @@ class AuthService:
         key = secret_hash(token)
         cached = self._cache.get(key)
         if cached is not None:
-            if now < cached[1]:
-                return cached[0]
+            device, fresh_until, expires_at = cached
+            if now < fresh_until:
+                return device
+            if now < expires_at:
+                self._refresh(key, now)
+                return device
             del self._cache[key]
+        return (await self._lookup(key, now))[0]
+
+    async def _lookup(self, key: bytes, now: int) -> tuple[DeviceRow, int]:
+        """Read the token's device and cache it; raises Unauthorized (and forgets the
+        token) when the token is unknown or expired or its device is gone."""
+        revocations = self._revocations
         async with self._store.transaction(READ_ONLY) as conn:
             found = await auth_db.token_device(conn, key, now)
             device = await db.device(conn, found[0]) if found else None
         if device is None or found is None:
+            self._cache.pop(key, None)
             raise Unauthorized("invalid or expired token", "bad_token")
-        if len(self._cache) >= CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = (device, min(now + CACHE_SECONDS, found[1]))
-        return device
+        if revocations == self._revocations:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = (device, min(now + CACHE_SECONDS, found[1]), found[1])
+        return device, found[1]
+
+    def _refresh(self, key: bytes, now: int) -> None:
+        """Check a stale entry's token again in the background (once at a time)."""
+        if key in self._refreshing:
+            return
+        self._refreshing.add(key)
+        task = asyncio.get_running_loop().create_task(self._refreshed(key, now))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refreshed(self, key: bytes, now: int) -> None:
+        try:
+            await self._lookup(key, now)
+        except Unauthorized:
+            pass  # _lookup forgot it: the next request is refused
+        except Exception as exc:  # the database is unreachable: check again next time
+            self._cache.pop(key, None)
+            log.warning("could not check a cached token", extra={"error": type(exc).__name__})
+        finally:
+            self._refreshing.discard(key)
 
     async def revoke_device(self, device_id: str) -> None:
         """Drop ``device_id``'s cached tokens here and return once every node was told."""
@@ -132,12 +175,14 @@ class AuthService:
     def _revoked(self, device_id: str | None) -> None:
         """A revocation from the bus (None: some may have been lost, forget everything)."""
         if device_id is None:
+            self._revocations += 1
             self._cache.clear()
         else:
             self._drop(device_id)
 
     def _drop(self, device_id: str) -> None:
-        for key in [k for k, (d, _) in self._cache.items() if d.id == device_id]:
+        self._revocations += 1
+        for key in [k for k, (d, _, _) in self._cache.items() if d.id == device_id]:
             del self._cache[key]
 
     async def authenticate_device(self, device_id: str) -> DeviceRow:
