@@ -33,7 +33,12 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("letterlock.server")
 HOUSEKEEPING_SECONDS = 3600
-CHECKPOINT_SECONDS = 0.25
+# How often the WAL is copied into the database file (see Store.checkpoint). Each
+# checkpoint ends with an fsync of the database file, which on a shared disk can hold up
+# the commits' own fsyncs for tens to hundreds of milliseconds: once a second (not four
+# times) cut the paced p99 of the server bench from occasional 190-440 ms to under 40 ms,
+# with the WAL still well under the automatic limit (engine.WAL_AUTOCHECKPOINT_PAGES).
+CHECKPOINT_SECONDS = 1.0
 
 
 def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,

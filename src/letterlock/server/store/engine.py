@@ -53,6 +53,11 @@ READ_ONLY = "read_only"
 # Statements that SQLite refuses inside a transaction (``PRAGMA wal_checkpoint`` fails
 # with "database table is locked" there): run them with no BEGIN at all.
 NO_TRANSACTION = "no_transaction"
+# SQLite's own checkpoint runs inside the commit that crosses this many WAL pages and
+# makes that commit wait for it; the server checkpoints in the background every second
+# (letterlock.server.app), so this is only a bound: 32 MB of WAL, above what a second of
+# the heaviest load writes (its default, 1,000 pages, is crossed within a second then).
+WAL_AUTOCHECKPOINT_PAGES = 8000
 _SYNCHRONOUS = {DURABLE: "FULL", RELAXED: "NORMAL", READ_ONLY: None}
 
 
@@ -119,6 +124,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=FULL")  # see the module docstring
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
