@@ -11,8 +11,10 @@ group sequence number the server answers with; a receiver keys each arrival by t
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from letterlock.client.transport import group_text
@@ -87,44 +89,47 @@ async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: 
             receiver.arrivals = []
     sends: dict[tuple[bytes, int], float] = {}
     errors = 0
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    deadline = start + seconds
-    interval = len(chats) / rate if rate else 0.0
+    # The load generator must not pause either: a full collection of this process's
+    # heap (every pre-generated message) took ~100 ms, counted against the server.
+    with _collector_paused():
+        cpu_start = time.process_time()
+        start = time.perf_counter()
+        deadline = start + seconds
+        interval = len(chats) / rate if rate else 0.0
 
-    async def worker(index: int, chat: Chat, sender: Sender | SocketSender,
-                     queue: list[tuple[str, str]], counter: list[int]) -> None:
-        nonlocal errors
-        # Paced chats start at staggered phases so the offered load is smooth.
-        phase = interval * index / len(chats)
-        while counter[0] < len(queue):
-            k = counter[0]
-            counter[0] += 1
-            due = start + phase + k * interval if interval else time.perf_counter()
-            if due >= deadline:
-                return
-            if interval and due > time.perf_counter():
-                await asyncio.sleep(due - time.perf_counter())
-            seq = await sender.send(chat.gid, *queue[k])
-            if seq is None:
-                errors += 1
-                continue
-            # Paced latency runs from when the message was due, not when it went out:
-            # a send delayed by a slow server counts against the server.
-            sends[(chat.group_id, seq)] = due
+        async def worker(index: int, chat: Chat, sender: Sender | SocketSender,
+                         queue: list[tuple[str, str]], counter: list[int]) -> None:
+            nonlocal errors
+            # Paced chats start at staggered phases so the offered load is smooth.
+            phase = interval * index / len(chats)
+            while counter[0] < len(queue):
+                k = counter[0]
+                counter[0] += 1
+                due = start + phase + k * interval if interval else time.perf_counter()
+                if due >= deadline:
+                    return
+                if interval and due > time.perf_counter():
+                    await asyncio.sleep(due - time.perf_counter())
+                seq = await sender.send(chat.gid, *queue[k])
+                if seq is None:
+                    errors += 1
+                    continue
+                # Paced latency runs from when the message was due, not when it went out:
+                # a send delayed by a slow server counts against the server.
+                sends[(chat.group_id, seq)] = due
 
-    tasks = [worker(i, chat, sender, bodies[i], counter)
-             for i, (chat, pool) in enumerate(zip(chats, senders, strict=True))
-             for counter in [[0]] for sender in pool]
-    await asyncio.gather(*tasks)
-    cpu = time.process_time() - cpu_start
-    sending = time.perf_counter() - start
-    # Closed-loop workers stop early only when their pre-generated messages ran out.
-    exhausted = rate is None and time.perf_counter() < deadline - 0.05
-    expected = _expected(chats, sends)
-    drain_until = time.perf_counter() + DRAIN_SECONDS
-    while time.perf_counter() < drain_until and _arrived(chats) < expected:
-        await asyncio.sleep(0.02)
+        tasks = [worker(i, chat, sender, bodies[i], counter)
+                 for i, (chat, pool) in enumerate(zip(chats, senders, strict=True))
+                 for counter in [[0]] for sender in pool]
+        await asyncio.gather(*tasks)
+        cpu = time.process_time() - cpu_start
+        sending = time.perf_counter() - start
+        # Closed-loop workers stop early only when their pre-generated messages ran out.
+        exhausted = rate is None and time.perf_counter() < deadline - 0.05
+        expected = _expected(chats, sends)
+        drain_until = time.perf_counter() + DRAIN_SECONDS
+        while time.perf_counter() < drain_until and _arrived(chats) < expected:
+            await asyncio.sleep(0.02)
     for pool in senders:
         for sender in set(pool):
             await sender.close()
@@ -140,6 +145,20 @@ async def run_load(port: int, chats: Sequence[Chat], *, seconds: float, window: 
     latencies.sort()
     return LoadResult(len(sends), errors, len(latencies), expected, last - start, latencies,
                       exhausted, cpu / sending if sending > 0 else 0.0)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection in this process meanwhile (what is alive now is frozen:
+    never scanned again)."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def _expected(chats: Sequence[Chat], sends: dict[tuple[bytes, int], float]) -> int:

@@ -14,8 +14,11 @@ Measured, per backend:
 - **1:1**: ``--devices`` devices in pairs, each pair a two-member group with one sender;
   recipient deliveries per second end to end with as many sends in flight as
   ``--window`` allows per sender, and p50/p99 from send to receipt;
-- the same **paced** at half the measured rate (open loop: latency counts from when a
-  message was due, so a stalled server cannot hide its queue);
+- the same **paced** at half the target rate, 1,500/s (the target: p99 under 50 ms), and
+  at half the measured rate (open loop: latency counts from when a
+  message was due, so a stalled server cannot hide its queue; and each sender may have
+  as many sends in flight as the server takes from one connection, as the SDK may, so
+  a brief stall is not stretched by a sender that may not send what is due);
 - a **group** of ``--group-size`` members (one sender): every recipient delivery counts;
 - **idle memory**: a fresh server, ``--idle-devices`` connected WebSockets; the growth of
   the server's RSS (``/proc/<pid>/status``) divided by the number of devices.
@@ -41,6 +44,7 @@ from pathlib import Path
 
 import httpx
 
+from letterlock.server.api.ws import MAX_SENDS_IN_FLIGHT
 from letterlock.server.process import ServerProcess
 
 from ._server_devices import BenchDevice, Receiver, create_group, sign_up
@@ -60,6 +64,9 @@ ANCHOR = ("anchor, Matrix Synapse 1.163 (Python, SQLite), same machine: at most 
 # Message budgets: the most a closed loop may send per second of --seconds.
 BUDGET_1TO1 = 8_000
 BUDGET_GROUP = 1_000
+# Paced (open-loop) loads: a sender sends what is due even while earlier sends are
+# unanswered, up to what the server accepts on one connection.
+PACED_WINDOW = MAX_SENDS_IN_FLIGHT
 SETUP_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 64
 
@@ -189,13 +196,17 @@ async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> 
         rows.append(_load_rows(f"1:1, {pairs} chats, max rate", full,
                                f">= {TARGET_1TO1_RATE:,}/s", full.rate >= TARGET_1TO1_RATE,
                                cpu))
-        half = max(1.0, full.rate / 2)
-        paced, cpu = await _measured(server, run_load(
-            server.port, chats, seconds=seconds, window=options.window,
-            budget=int(half * seconds) + pairs, rate=half))
-        rows.append(_load_rows(f"1:1 paced at {half:,.0f}/s", paced,
-                               f"p99 < {TARGET_PACED_P99 * 1e3:.0f} ms",
-                               paced.percentile(99) < TARGET_PACED_P99, cpu))
+        # The target: p99 under 50 ms at half the target rate; and, for the record, at
+        # half the rate this run measured (a harder load once the server beats 3,000/s).
+        for rate, judged in ((TARGET_1TO1_RATE / 2, True), (max(1.0, full.rate / 2), False)):
+            paced, cpu = await _measured(server, run_load(
+                server.port, chats, seconds=seconds, window=PACED_WINDOW,
+                budget=int(rate * seconds) + pairs, rate=rate))
+            label = "half the target" if judged else "half the measured rate"
+            rows.append(_load_rows(f"1:1 paced at {rate:,.0f}/s ({label})", paced,
+                                   f"p99 < {TARGET_PACED_P99 * 1e3:.0f} ms" if judged else "",
+                                   paced.percentile(99) < TARGET_PACED_P99 if judged else None,
+                                   cpu))
         posted, cpu = await _measured(server, run_load(
             server.port, chats, seconds=seconds, window=options.window, budget=budget,
             http=True))
@@ -209,7 +220,7 @@ async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> 
                                cpu))
         msgs = max(1.0, burst.rate / max(1, size - 1) / 2)
         group_paced, cpu = await _measured(server, run_load(
-            server.port, [room], seconds=seconds, window=options.group_window,
+            server.port, [room], seconds=seconds, window=PACED_WINDOW,
             budget=int(msgs * seconds) + 1, rate=msgs))
         rows.append(_load_rows(f"group of {size} paced at {msgs:,.0f} msg/s", group_paced,
                                "", None, cpu))
@@ -264,8 +275,9 @@ async def _main(options: Options) -> None:
     print("senders send real MLS PrivateMessages (pre-generated with Group.encrypt, suite 1, "
           "100-byte payload) on their mailbox WebSocket;")
     print("receivers read the Envelope's group_seq from the WebSocket (no decryption) and ack.")
-    print(f"{options.seconds:g} s per load; {options.window} sends in flight per 1:1 sender, "
-          f"{options.group_window} for the group sender; latency = send to receipt.")
+    print(f"{options.seconds:g} s per load; at max rate {options.window} sends in flight per "
+          f"1:1 sender, {options.group_window} for the group sender; paced (open loop) up to "
+          f"{PACED_WINDOW}; latency = from when a send was due to receipt.")
     print()
     with tempfile.TemporaryDirectory(prefix="letterlock-bench-") as tmp:
         for backend in options.backends:
