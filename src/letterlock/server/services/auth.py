@@ -6,7 +6,7 @@ that device. The store keeps only the token's SHA-256; removing the device delet
 tokens, so revocation is immediate.
 
 Every request authenticates, so a token's device is remembered, keyed by the token's hash,
-never past the token's own expiry. An entry is fresh for :data:`CACHE_SECONDS`; a request
+never past the token's own expiry. An entry is fresh for up to :data:`CACHE_SECONDS`; a request
 that finds it stale is served from it while one background read checks the token again
 (and drops the entry if the token or its device is gone). So a busy device never waits
 for that read: before, every connected device's token went stale at the same moment
@@ -47,6 +47,12 @@ log = logging.getLogger("letterlock.server.auth")
 
 CACHE_SECONDS = 5
 CACHE_LIMIT = 100_000
+# Background re-checks of stale entries run this many at a time, and an entry is fresh
+# for CACHE_SECONDS minus up to CACHE_JITTER seconds: devices that logged in together
+# (every one, after a restart) would otherwise go stale together, and their re-checks,
+# all at once, took a tenth of a second of the server's loop every few seconds.
+REFRESH_CONCURRENCY = 2
+CACHE_JITTER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,7 @@ class AuthService:
         # Bumped by every revocation: a lookup that started before one does not cache.
         self._revocations = 0
         self._refreshing: set[bytes] = set()
+        self._refresh_slots = asyncio.Semaphore(REFRESH_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         self._bus: Bus | None = None
 
@@ -135,7 +142,8 @@ class AuthService:
         if revocations == self._revocations:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[key] = (device, min(now + CACHE_SECONDS, found[1]), found[1])
+            fresh = CACHE_SECONDS - self._random(1)[0] % (CACHE_JITTER + 1)
+            self._cache[key] = (device, min(now + fresh, found[1]), found[1])
         return device, found[1]
 
     def _refresh(self, key: bytes, now: int) -> None:
@@ -149,7 +157,8 @@ class AuthService:
 
     async def _refreshed(self, key: bytes, now: int) -> None:
         try:
-            await self._lookup(key, now)
+            async with self._refresh_slots:
+                await self._lookup(key, now)
         except Unauthorized:
             pass  # _lookup forgot it: the next request is refused
         except Exception as exc:  # the database is unreachable: check again next time
