@@ -14,9 +14,10 @@ Measured, per backend:
 - **1:1**: ``--devices`` devices in pairs, each pair a two-member group with one sender;
   recipient deliveries per second end to end with as many sends in flight as
   ``--window`` allows per sender, and p50/p99 from send to receipt;
-- the same **paced** at half the target rate, 1,500/s (the target: p99 under 50 ms), and
-  at half the measured rate (open loop: latency counts from when a
-  message was due, so a stalled server cannot hide its queue; and each sender may have
+- the same **paced** at half the target rate, 1,500/s (the target: p99 under 50 ms; three
+  runs, the median p99 shown with the range), and at half the measured rate (open loop:
+  latency counts from when a message was due, so a stalled server cannot hide its
+  queue; and each sender may have
   as many sends in flight as the server takes from one connection, as the SDK may, so
   a brief stall is not stretched by a sender that may not send what is due);
 - a **group** of ``--group-size`` members (one sender): every recipient delivery counts;
@@ -67,6 +68,7 @@ BUDGET_GROUP = 1_000
 # Paced (open-loop) loads: a sender sends what is due even while earlier sends are
 # unanswered, up to what the server accepts on one connection.
 PACED_WINDOW = MAX_SENDS_IN_FLIGHT
+PACED_RUNS = 3
 SETUP_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 64
 
@@ -199,10 +201,20 @@ async def _chat_scenarios(server: ServerProcess, options: Options, run: str) -> 
         # The target: p99 under 50 ms at half the target rate; and, for the record, at
         # half the rate this run measured (a harder load once the server beats 3,000/s).
         for rate, judged in ((TARGET_1TO1_RATE / 2, True), (max(1.0, full.rate / 2), False)):
-            paced, cpu = await _measured(server, run_load(
-                server.port, chats, seconds=seconds, window=PACED_WINDOW,
-                budget=int(rate * seconds) + pairs, rate=rate))
+            # The judged rate runs PACED_RUNS times; the run with the median p99 is shown,
+            # with the range: one fsync stall on a shared disk decides a single run's p99.
+            runs = []
+            for _ in range(PACED_RUNS if judged else 1):
+                runs.append(await _measured(server, run_load(
+                    server.port, chats, seconds=seconds, window=PACED_WINDOW,
+                    budget=int(rate * seconds) + pairs, rate=rate)))
+            runs.sort(key=lambda run: run[0].percentile(99))
+            paced, cpu = runs[len(runs) // 2]
             label = "half the target" if judged else "half the measured rate"
+            if len(runs) > 1:
+                label += (f"; median p99 of {len(runs)} runs, "
+                          f"{_ms(runs[0][0].percentile(99))} to "
+                          f"{_ms(runs[-1][0].percentile(99))}")
             rows.append(_load_rows(f"1:1 paced at {rate:,.0f}/s ({label})", paced,
                                    f"p99 < {TARGET_PACED_P99 * 1e3:.0f} ms" if judged else "",
                                    paced.percentile(99) < TARGET_PACED_P99 if judged else None,
