@@ -556,3 +556,15 @@ def test_agrees_with_pyca_hpke(ids: tuple[KemId, KdfId, AeadId]) -> None:
         assert ours.open(enc, sk_r, info, b"", ct) == plaintext
         enc, ct = ours.seal(pk_r, info, b"", plaintext, SeededRandom(info))
         assert theirs.decrypt(enc + ct, private, info) == plaintext
+
+
+@settings(max_examples=25, deadline=None)
+@given(suite=suite_strategy(), parts=st.lists(st.binary(max_size=300), max_size=4))
+def test_seal_each_with_info_in_parts_is_seal_each_with_it_joined(
+        suite: Hpke, parts: list[bytes]) -> None:
+    # The info of a Welcome's seals is hashed from its parts, never joined: the same
+    # key schedules, so the same output from the same random draws.
+    _, public = suite.generate_key_pair(SeededRandom(b"recipient"))
+    recipients = [(public, b"group secrets")]
+    joined = suite.seal_each(recipients, b"".join(parts), b"", SeededRandom(b"draws"))
+    assert suite.seal_each(recipients, parts, b"", SeededRandom(b"draws")) == joined

@@ -8,6 +8,7 @@ because the schedule and the contexts are where misuse is detected.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -100,10 +101,13 @@ def verify_psk_inputs(mode: Mode, psk: bytes, psk_id: bytes) -> None:
         raise PskInputError(f"a PSK must be at least {MIN_PSK_LENGTH} bytes")
 
 
-def hash_info(kdf: LabeledKdf, info: bytes) -> bytes:
+def hash_info(kdf: LabeledKdf, info: bytes | Sequence[bytes]) -> bytes:
     """``info_hash = LabeledExtract("", "info_hash", info)`` (RFC 9180 §5.1): the same for
-    every key schedule with this ``info``, whatever the recipient."""
-    return kdf.labeled_extract(b"", b"info_hash", info)
+    every key schedule with this ``info``, whatever the recipient. ``info`` may be given
+    as the parts it is the concatenation of (hashed in turn, never joined)."""
+    if isinstance(info, bytes):
+        return kdf.labeled_extract(b"", b"info_hash", info)
+    return kdf.labeled_extract_parts(b"", b"info_hash", info)
 
 
 def key_schedule(

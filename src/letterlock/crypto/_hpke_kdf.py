@@ -8,6 +8,7 @@ only the suite_id differs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 from cryptography.hazmat.primitives import hashes
@@ -61,6 +62,10 @@ class LabeledKdf:
     def labeled_extract(self, salt: bytes, label: bytes, ikm: bytes) -> bytes:
         """LabeledExtract (RFC 9180 §4); an empty salt means Nh zero bytes (RFC 5869)."""
         return self._kdf.extract(salt, _VERSION_LABEL + self._suite_id + label + ikm)
+
+    def labeled_extract_parts(self, salt: bytes, label: bytes, parts: Sequence[bytes]) -> bytes:
+        """:meth:`labeled_extract` with ``ikm`` the concatenation of ``parts`` (not made)."""
+        return self._kdf.extract_parts(salt, (_VERSION_LABEL + self._suite_id + label, *parts))
 
     def labeled_expand(self, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
         """LabeledExpand (RFC 9180 §4); the output length is bound into the info.

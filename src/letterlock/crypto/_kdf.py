@@ -7,6 +7,8 @@ suite cannot mix them up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
@@ -40,6 +42,14 @@ class Kdf:
         so both give the same PRK, and MLS relies on that equivalence nowhere else.
         """
         return HKDF.extract(self._algorithm, salt, ikm)
+
+    def extract_parts(self, salt: bytes, parts: Sequence[bytes]) -> bytes:
+        """:meth:`extract` of the concatenation of ``parts``, without making it: HMAC fed
+        piece by piece (a Welcome's info is a 3 MB encrypted GroupInfo)."""
+        mac = hmac.HMAC(salt or bytes(self.n_h), self._algorithm)
+        for part in parts:
+            mac.update(part)
+        return mac.finalize()
 
     def expand(self, prk: bytes, info: bytes, length: int) -> bytes:
         """HKDF-Expand(PRK, info, L) (RFC 5869 §2.3).

@@ -117,6 +117,11 @@ def encrypt_context(label: Label, context: bytes) -> bytes:
     return b"".join((_label_field(label), encode_varint(len(context)), context))
 
 
+def encrypt_context_parts(label: Label, context: bytes) -> tuple[bytes, bytes]:
+    """:func:`encrypt_context` as (head, context): their concatenation is the encoding."""
+    return _label_field(label) + encode_varint(len(context)), context
+
+
 def ref_hash_input(label: bytes, value: bytes) -> bytes:
     """The encoded RefHashInput (label taken verbatim, §5.2)."""
     return _two_opaques(bytes(label), value)
@@ -130,6 +135,7 @@ __all__ = [
     "RefHashInput",
     "SignContent",
     "encrypt_context",
+    "encrypt_context_parts",
     "kdf_label",
     "mls_label",
     "ref_hash_input",

@@ -156,8 +156,8 @@ class Hpke:
         return self.setup_receiver(enc, private_key, info).open(aad, ciphertext)
 
     def seal_each(
-        self, recipients: Sequence[tuple[bytes, bytes]], info: bytes, aad: bytes,
-        rng: RandomSource,
+        self, recipients: Sequence[tuple[bytes, bytes]], info: bytes | Sequence[bytes],
+        aad: bytes, rng: RandomSource,
     ) -> list[tuple[bytes, bytes]]:
         """SealBase of each ``(public_key, plaintext)`` under one ``info``.
 
@@ -176,8 +176,9 @@ class Hpke:
         sealed = []
         for public_key, plaintext in recipients:
             ephemeral_private_key, _ = self.generate_key_pair(rng)
+            # With info_hash given, the key schedule never reads info itself.
             enc, context = self._setup_sender_with_ephemeral(
-                public_key, info, ephemeral_private_key, info_hash=info_hash)
+                public_key, b"", ephemeral_private_key, info_hash=info_hash)
             sealed.append((enc, context.seal(aad, plaintext)))
         return sealed
 

@@ -198,7 +198,8 @@ class CipherSuite:
         :returns: ``(kem_output, ciphertext)`` per recipient.
         :raises InvalidKeyError: a public key is not a valid HPKE public key.
         """
-        info = _labeled.encrypt_context(label, context)
+        # The EncryptContext in two parts, its 3 MB context never copied into one.
+        info = _labeled.encrypt_context_parts(label, context)
         return self.hpke.seal_each(recipients, info, b"", rng)
 
     def decrypt_with_label(
