@@ -17,15 +17,14 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mls_group_kit import World, accept, client, kp_bytes
+from tree_kit import EDITS, fake_leaf, staged_edit
 
 from letterlock.codec import Reader, Writer, encode_varint
 from letterlock.crypto import SeededRandom, cipher_suite
-from letterlock.mls.constants import ExtensionType, LeafNodeSource, ProtocolVersion
-from letterlock.mls.credentials import Credential
+from letterlock.mls.constants import ExtensionType, ProtocolVersion
 from letterlock.mls.extensions import Extension, find_extension
 from letterlock.mls.group import Group
 from letterlock.mls.group_context import GroupContext
-from letterlock.mls.leaf_node import Capabilities, LeafNode, Lifetime
 from letterlock.mls.mls_message import MLSMessage
 from letterlock.mls.ratchet_tree import PublicTree
 from letterlock.mls.tree_math import LeafIndex
@@ -34,19 +33,7 @@ from letterlock.mls.welcome import EncryptedGroupSecrets, GroupInfo, GroupInfoTB
 from letterlock.mls.welcome_processing import sign_group_info, sign_group_info_tbs
 
 SUITE = cipher_suite(1)
-CAPABILITIES = Capabilities(versions=(1,), cipher_suites=(1,), credentials=(1,))
 
-
-def fake_leaf(tag: int, source: LeafNodeSource = LeafNodeSource.KEY_PACKAGE,
-              parent_hash: bytes | None = None) -> LeafNode:
-    """A structurally valid leaf with unique fake keys and no real signature."""
-    return LeafNode(
-        encryption_key=b"enc%d" % tag, signature_key=b"sig%d" % tag,
-        credential=Credential.basic(b"member %d" % tag), capabilities=CAPABILITIES,
-        leaf_node_source=source, parent_hash=parent_hash,
-        lifetime=Lifetime(0, 1) if source == LeafNodeSource.KEY_PACKAGE else None,
-        signature=b"",
-    )
 
 
 def fresh_encoding(tree: PublicTree) -> bytes:
@@ -62,7 +49,7 @@ def assert_encodes_fresh(tree: PublicTree) -> None:
 # ---- the ratchet tree's cached encoding ---------------------------------------------------
 
 # (edit, which member, keep the staged copy, encode the staged copy before deciding)
-edits = st.lists(st.tuples(st.sampled_from(["add", "remove", "update", "commit"]),
+edits = st.lists(st.tuples(st.sampled_from(EDITS),
                            st.integers(0, 2**16), st.booleans(), st.booleans()),
                  min_size=1, max_size=40)
 
@@ -78,21 +65,8 @@ def test_cached_tree_encoding_equals_a_fresh_one(
     tags = iter(range(1000, 100_000))
     assert_encodes_fresh(tree)
     for kind, pick, keep, encode_staged in plan:
-        members = [i for i, _ in tree.leaves()]
-        target = LeafIndex(members[pick % len(members)])
         before = tree.to_bytes()  # the original's blocks are all filled now
-        staged = tree.copy()
-        if kind == "add" or (kind == "remove" and len(members) == 1):
-            staged.add_leaf(fake_leaf(next(tags)))
-        elif kind == "remove":
-            staged.remove_leaf(target)
-        elif kind == "update":
-            staged.update_leaf(target, fake_leaf(next(tags), LeafNodeSource.UPDATE))
-        else:  # an UpdatePath's public part, with fake keys
-            keys = [b"path%d" % next(tags) for _ in staged.filtered_direct_path(target)]
-            leaf_hash, node_hashes = staged.path_parent_hashes(target, keys)
-            leaf = fake_leaf(next(tags), LeafNodeSource.COMMIT, parent_hash=leaf_hash)
-            staged.merge_path(target, leaf, keys, node_hashes)
+        staged = staged_edit(tree, kind, pick, tags)
         if encode_staged:
             assert_encodes_fresh(staged)
         # Staging (and encoding the staged copy) never touches the original's blocks.

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tree_kit import CAPABILITIES, EDITS, fake_leaf, staged_edit
 
 from letterlock.codec import DecodeError
 from letterlock.crypto import RandomSource, SeededRandom, cipher_suite
@@ -46,23 +47,11 @@ from letterlock.mls.treekem import generate_update_path
 
 SUITE = cipher_suite(1)
 GROUP_ID = b"ratchet tree test group"
-CAPABILITIES = Capabilities(versions=(1,), cipher_suites=(1,), credentials=(1,))
 
 
 def accept(leaf: LeafNode, previous: LeafNode | None) -> None:
     """Tests authenticate nobody: every credential is acceptable."""
 
-
-def fake_leaf(tag: int, source: LeafNodeSource = LeafNodeSource.KEY_PACKAGE,
-              parent_hash: bytes | None = None) -> LeafNode:
-    """A structurally valid leaf with unique fake keys and no real signature."""
-    return LeafNode(
-        encryption_key=b"enc%d" % tag, signature_key=b"sig%d" % tag,
-        credential=Credential.basic(b"member %d" % tag), capabilities=CAPABILITIES,
-        leaf_node_source=source, parent_hash=parent_hash,
-        lifetime=Lifetime(0, 1) if source == LeafNodeSource.KEY_PACKAGE else None,
-        signature=b"",
-    )
 
 
 def parent(tag: int, unmerged: Sequence[int] = ()) -> ParentNode:
@@ -160,7 +149,7 @@ def test_out_of_range_reads_are_usage_errors() -> None:
 
 # ---- caches and staging under random edits ----------------------------------------------
 
-edits = st.lists(st.tuples(st.sampled_from(["add", "remove", "update", "commit"]),
+edits = st.lists(st.tuples(st.sampled_from(EDITS),
                            st.integers(0, 2**16), st.booleans()), max_size=40)
 
 
@@ -186,21 +175,8 @@ def test_edits_keep_caches_equal_to_a_rebuild(plan: list[tuple[str, int, bool]])
     tree = PublicTree.create(SUITE, fake_leaf(0))
     tags = iter(range(1, 10_000))
     for kind, pick, check_now in plan:
-        members = [i for i, _ in tree.leaves()]
-        target = LeafIndex(members[pick % len(members)])
         before = tree.to_bytes()
-        staged = tree.copy()
-        if kind == "add" or (kind == "remove" and len(members) == 1):
-            staged.add_leaf(fake_leaf(next(tags)))
-        elif kind == "remove":
-            staged.remove_leaf(target)
-        elif kind == "update":
-            staged.update_leaf(target, fake_leaf(next(tags), LeafNodeSource.UPDATE))
-        else:  # an UpdatePath's public part, with fake keys
-            keys = [b"path%d" % next(tags) for _ in staged.filtered_direct_path(target)]
-            leaf_hash, node_hashes = staged.path_parent_hashes(target, keys)
-            leaf = fake_leaf(next(tags), LeafNodeSource.COMMIT, parent_hash=leaf_hash)
-            staged.merge_path(target, leaf, keys, node_hashes)
+        staged = staged_edit(tree, kind, pick, tags)
         assert tree.to_bytes() == before  # staging never touches the original
         tree = staged
         # Compare only sometimes, so that later edits meet partly filled caches.
