@@ -2,9 +2,13 @@
 
 Choice: SQLAlchemy's asyncio engine over **aiosqlite** (SQLite) and **asyncpg**
 (PostgreSQL). Both drivers are maintained, both dialects are first-class in SQLAlchemy
-2.x, and the server is async end to end, so a query never blocks the event loop and no
-thread pool has to be sized against the connection pool. Alembic runs on the same
-engine through ``AsyncConnection.run_sync`` (Alembic's documented recipe).
+2.x, and the server is async end to end, so a query does not block the event loop and no
+thread pool has to be sized against the connection pool. One deliberate exception: on
+SQLite the hot writes' batches run their statements on the loop's thread, through the
+standard library's driver (:func:`open_sqlite_writer`), and only their commit elsewhere
+(``Store._run_batch_sqlite`` says why: microseconds of SQLite work each, and a thread
+hop per statement cost far more). Alembic runs on the async engine through
+``AsyncConnection.run_sync`` (Alembic's documented recipe).
 
 SQLite is opened so that concurrent writers queue rather than fail: WAL journal, a busy
 timeout, foreign keys on, and every writing transaction starts with ``BEGIN IMMEDIATE``
