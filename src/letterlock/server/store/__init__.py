@@ -339,6 +339,9 @@ class Store:
             return tx, self._merged(conn, items)
         except Exception:  # every call is retried alone below
             tx.rollback()
+        except BaseException:  # not a call's failure: nothing of the batch stays begun
+            tx.rollback()
+            raise
         tx = conn.begin()
         outcomes: list[Outcome] = []
         try:
