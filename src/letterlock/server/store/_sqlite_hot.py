@@ -51,11 +51,13 @@ def step(table: Table) -> str:
             f"WHERE {_q(key)} IN (%s) RETURNING {_q(key)}, {_q(counter)}")
 
 
+@lru_cache(maxsize=512)
 def epochs(count: int) -> str:
     return (f"SELECT {_q(groups.c.group_id)}, {_q(groups.c.epoch)} FROM {_q(groups)} "
             f"WHERE {_q(groups.c.group_id)} IN ({marks(count)})")
 
 
+@lru_cache(maxsize=512)
 def acked(count: int) -> str:
     return (f"SELECT {_q(devices.c.id)}, {_q(devices.c.acked_seq)} FROM {_q(devices)} "
             f"WHERE {_q(devices.c.id)} IN ({marks(count)})")

@@ -21,13 +21,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 
 from . import _sqlite_hot as hot
 from .counters import take
-from .mailbox import record_sends
+from .mailbox import EntryRow, insert_entries, record_sends
 from .rows import MailboxEntry
-from .tables import devices, groups, mailbox
+from .tables import devices, groups
 
 __all__ = ["FanOut", "FanOutResult", "Verdict", "fan_out_many"]
 
@@ -107,7 +107,7 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
 
     group_seqs = take(conn, groups, Counter(batch[i].group_id for i in live))
     device_seqs = take(conn, devices, Counter(d for i in live for d in recipients[i]))
-    rows: list[tuple[str, int, str, bytes, int]] = []
+    rows: list[EntryRow] = []
     for index in live:
         message = batch[index]
         seq = group_seqs[message.group_id]
@@ -122,22 +122,12 @@ def fan_out_many(conn: Connection, batch: Sequence[FanOut],
             entries.append((device, MailboxEntry(slot, message.sender, payload, message.now)))
             rows.append((device, slot, message.sender, payload, message.now))
         results[index] = FanOutResult(Verdict.DELIVERED, message.epoch, seq, entries)
-    if rows:
-        raw = hot.cursor(conn)
-        if raw is not None:
-            raw.executemany(hot.INSERT_ENTRY, rows)
-        else:
-            conn.execute(_INSERT_ENTRY, [dict(zip(_ENTRY_KEYS, row, strict=True))
-                                         for row in rows])
+    insert_entries(conn, rows)
     return [r for r in results if r is not None]
 
 
 _EPOCHS = (select(groups.c.group_id, groups.c.epoch)
            .where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
-
-
-_INSERT_ENTRY = insert(mailbox)
-_ENTRY_KEYS = ("device_id", "seq", "sender_device_id", "payload", "created_at")
 
 
 def _epochs(conn: Connection, group_ids: set[bytes]) -> dict[bytes, int]:

@@ -37,6 +37,7 @@ __all__ = [
     "expire_sends",
     "expired_through",
     "has_entries_before",
+    "insert_entries",
     "record_send",
     "record_sends",
 ]
@@ -100,11 +101,26 @@ def append_many(conn: Connection, device_ids: Sequence[str],
     if not device_ids:
         return {}
     seqs = {str(d): s for d, s in take(conn, devices, Counter(device_ids)).items()}
-    if seqs:
-        conn.execute(_INSERT_ENTRY, [
-            {"device_id": device_id, "seq": seq, "sender_device_id": sender_device_id,
-             "payload": payload, "created_at": now} for device_id, seq in seqs.items()])
+    insert_entries(conn, [(device_id, seq, sender_device_id, payload, now)
+                          for device_id, seq in seqs.items()])
     return seqs
+
+
+# A mailbox row: (device, seq, sender device, payload, created at).
+EntryRow = tuple[str, int, str | None, bytes, int]
+_ENTRY_KEYS = ("device_id", "seq", "sender_device_id", "payload", "created_at")
+
+
+def insert_entries(conn: Connection, rows: Sequence[EntryRow]) -> None:
+    """Insert mailbox entries in one executemany (on SQLite through the driver's cursor,
+    see :mod:`._sqlite_hot`)."""
+    if not rows:
+        return
+    raw = hot.cursor(conn)
+    if raw is not None:
+        raw.executemany(hot.INSERT_ENTRY, rows)
+    else:
+        conn.execute(_INSERT_ENTRY, [dict(zip(_ENTRY_KEYS, row, strict=True)) for row in rows])
 
 
 async def entries_after(conn: AsyncConnection, device_id: str, after: int,
